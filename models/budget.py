@@ -1,0 +1,26 @@
+"""Yearly capital limits from the Budget sheet.
+
+Sets
+    BUDGET_YEARS ⊆ YEARS     y: years with a capital_limit
+Parameters
+    capital_limit[y]
+Constraints
+    Budget_Capital[y]:  spend[y] ≤ capital_limit[y]
+        spend[y] = Σ_(p,t) stake[p, t] × schedule[p][y − t] (see selection), so a project's
+        CapexSchedule row (or capex / duration per year) is placed from its start year on.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.data import Pipeline
+
+
+def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
+    limits = {b.year: b.capital_limit for b in data.budget if b.capital_limit is not None}
+    if not limits:
+        return
+    m.BUDGET_YEARS = pyo.Set(initialize=sorted(limits), ordered=True)
+    m.capital_limit = pyo.Param(m.BUDGET_YEARS, initialize=limits, mutable=True)
+    m.Budget_Capital = pyo.Constraint(m.BUDGET_YEARS, rule=lambda m, y: m.spend[y] <= m.capital_limit[y])

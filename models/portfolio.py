@@ -1,0 +1,66 @@
+"""Assemble the fund's model: ``build(data, settings) -> ConcreteModel``.
+
+Each rule family lives in its own module with one entry point ``add_to(m, data, settings)``
+and returns early when its data is absent. Families register their objective terms in
+``m.objective_terms[kind]`` (Switch's cost-components list); the objective sums the terms of
+the kind the Fund sheet names:
+
+    npv        Σ_p npv_value[p]  − debt_cost × debt − Σ_i required_return[i] × commitment[i]
+    strategic  Σ_p stake × strategic_score[p]
+    jobs       Σ_p stake × jobs[p]
+    weighted   Σ_k weight[k] × term[k] over the kinds named in objective_weights
+
+Index letters: p project, t start year, y calendar year, s sector, n nation, i investor, r rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+
+from optimizer.data import Pipeline
+
+from . import budget, capital, rules, sectors, selection
+
+#: the families, in build order (later families may use what earlier ones defined)
+FAMILIES = (selection, capital, budget, sectors, rules)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What to build beyond the data: kept small so a batch worker can pickle it."""
+
+    objective: str | None = None  # None: the Fund sheet's objective
+
+
+def build(data: Pipeline, settings: ModelSettings | None = None) -> pyo.ConcreteModel:
+    settings = settings or ModelSettings()
+    m = pyo.ConcreteModel(name="fundopt")
+    m.objective_terms = {}
+
+    def register(kind: str, expr) -> None:
+        m.objective_terms.setdefault(kind, []).append(expr)
+
+    m.register = register
+    m.register_money = lambda name, expr: register("npv", expr)
+    m.debt_total = pyo.Expression(expr=0.0)
+    for family in FAMILIES:
+        family.add_to(m, data, settings)
+    set_objective(m, data, settings.objective or data.fund.objective)
+    return m
+
+
+def objective_expression(m: pyo.ConcreteModel, data: Pipeline, kind: str):
+    from optimizer.workbook.validate import parse_weights  # pure parsing, no I/O
+
+    if kind == "weighted":
+        weights, _ = parse_weights(data.fund.objective_weights or "npv=1")
+        return sum(w * sum(m.objective_terms.get(k, [0.0])) for k, w in weights.items())
+    return sum(m.objective_terms.get(kind, [0.0]))
+
+
+def set_objective(m: pyo.ConcreteModel, data: Pipeline, kind: str) -> None:
+    if hasattr(m, "Objective"):
+        m.del_component(m.Objective)
+    m.Objective = pyo.Objective(expr=objective_expression(m, data, kind), sense=pyo.maximize)

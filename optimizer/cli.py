@@ -1,0 +1,203 @@
+"""The ``fundopt`` command line: thin verbs over :mod:`optimizer.runner`.
+
+Exit codes (SPEC §3): 0 solved, 1 internal error, 2 bad input, 3 infeasible, 4 time limit
+with no portfolio. ``--json`` prints exactly one JSON object on standard output.
+Heavy imports are deferred so that ``fundopt --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="fundopt: choose which candidate projects the fund should fund, from an Excel pipeline.")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
+
+
+def _emit_json(payload: dict) -> None:
+    base = {"status": None, "objective": None, "mip_gap": None, "selected": [], "output": None, "errors": []}
+    base.update(payload)
+    sys.stdout.write(json.dumps(_clean(base), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _fail(exc, as_json: bool) -> "typer.Exit":
+    """Report a typed error the analyst's way and return the exit to raise."""
+    from .errors import InfeasibleError, InputError
+
+    con = _console()
+    if isinstance(exc, InputError):
+        if as_json:
+            _emit_json({"status": "invalid", "errors": [p.as_dict() for p in exc.problems]})
+        else:
+            con.print(f"[bold red]{exc}[/] — nothing was solved or written:")
+            for p in exc.problems:
+                con.print(f"  • {p}", markup=False)
+    elif isinstance(exc, InfeasibleError):
+        if as_json:
+            _emit_json({"status": "infeasible", "diagnosis": exc.diagnosis})
+        else:
+            con.print(f"[bold red]Infeasible:[/] {exc}. The rules that conflict:")
+            for d in exc.diagnosis:
+                extra = "" if d.get("shortfall") is None else f" (short by {d['shortfall']:,.6g})"
+                con.print(f"  • {d['rule']}: {d['detail']}{extra}", markup=False)
+    else:
+        if as_json:
+            _emit_json({"status": getattr(exc, "status", "error"), "message": str(exc)})
+        else:
+            con.print(f"[bold red]{type(exc).__name__.replace('Error', ' error')}:[/] {exc}", markup=True)
+    return typer.Exit(getattr(exc, "exit_code", 1))
+
+
+def _guard(as_json: bool, fn):
+    from .errors import FundoptError
+
+    try:
+        return fn()
+    except FundoptError as exc:
+        raise _fail(exc, as_json) from None
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # an internal error: say so plainly, never a bare traceback
+        if os.environ.get("FUNDOPT_DEBUG"):
+            raise
+        from .errors import FundoptError as _E
+
+        err = _E(f"internal error ({type(exc).__name__}: {exc}); set FUNDOPT_DEBUG=1 for details")
+        raise _fail(err, as_json) from None
+
+
+@app.command()
+def template(path: Path = typer.Argument(..., help="Where to write the empty input workbook (.xlsx).")):
+    """Write an empty input workbook with every sheet, header, help text and dropdowns."""
+
+    def go():
+        from .workbook.template import write_template
+
+        write_template(path)
+        _console().print(f"Wrote template {path}")
+
+    _guard(False, go)
+
+
+@app.command()
+def validate(
+    pipeline: Path = typer.Argument(..., help="The pipeline workbook (.xlsx)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on standard output."),
+):
+    """Check the workbook and list every problem; solves nothing."""
+
+    def go():
+        from .errors import InputError
+        from .workbook.validate import validate_path
+
+        problems = validate_path(pipeline)
+        if problems:
+            raise InputError(problems)
+        if as_json:
+            _emit_json({"status": "valid"})
+        else:
+            _console().print(f"{pipeline}: no problems found.")
+
+    _guard(as_json, go)
+
+
+@app.command()
+def run(
+    pipeline: Path = typer.Argument(..., help="The pipeline workbook (.xlsx)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="Output workbook (default outputs/<input>-portfolio.xlsx)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on standard output."),
+    verify: bool = typer.Option(False, "--verify", help="Recompute every active rule from the output workbook."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds per solve (overrides Fund)."),
+    mip_gap: Optional[float] = typer.Option(None, "--mip-gap", help="Relative gap (overrides Fund)."),
+):
+    """Solve the pipeline and write the ranked-portfolio workbook."""
+
+    def go():
+        from .data import Problem
+        from .errors import InputError
+        from .runner import run_workbook
+
+        for name, v, ok in (("--time-limit", time_limit, time_limit is None or time_limit > 0),
+                            ("--mip-gap", mip_gap, mip_gap is None or 0 <= mip_gap <= 1)):
+            if not ok:
+                raise InputError([Problem("command line", None, name, v,
+                                          "must be > 0" if name == "--time-limit" else "must be from 0 to 1")])
+        con = _console()
+        overrides = {"time_limit_s": time_limit, "mip_gap": mip_gap}
+        with con.status("Reading, solving and writing…", spinner="dots") if not as_json else _null():
+            result = run_workbook(pipeline, output, verify=verify, overrides=overrides)
+        rep = result.report
+        if verify and result.verify_problems:
+            raise InternalCheckFailed(result.verify_problems)
+        if as_json:
+            _emit_json({"status": rep.status, "objective": rep.objective, "mip_gap": rep.gap,
+                        "selected": rep.selected, "output": str(result.output),
+                        "verified": None if not verify else not result.verify_problems})
+            return
+        _print_run(con, result)
+
+    _guard(as_json, go)
+
+
+class InternalCheckFailed(Exception):
+    def __init__(self, problems):
+        super().__init__("the invariant check found rule violations in the output: " + "; ".join(problems))
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def _print_run(con, result) -> None:
+    from rich.table import Table
+
+    rep, unit = result.report, result.data.fund.currency_unit
+    gap = "" if rep.gap is None else f", gap {rep.gap:.4%}"
+    con.print(f"[bold green]{rep.status}[/]: objective {rep.objective:,.4f} {unit}{gap}; "
+              f"{len(rep.selected)} of {len(result.data.projects)} projects funded")
+    table = Table(title="Portfolio (top 15)", show_lines=False)
+    for col in ("rank", "project", "sector", "stake", "start", "committed", "npv"):
+        table.add_column(col, justify="right" if col not in ("project", "sector") else "left")
+    for r in rep.portfolio[:15]:
+        table.add_row(str(r["rank"]), f"{r['project_id']} {r['name']}"[:48], r["sector"], f"{r['stake']:.0%}",
+                      str(r["start_year"]), f"{r['committed']:,.2f}", f"{r['npv']:,.2f}")
+    con.print(table)
+    if result.verify_problems is not None:
+        con.print("Invariant check: every active rule holds in the output workbook.")
+    con.print(f"Wrote {result.output}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""The result of a run as plain tables: what the workbook writer, ``--json`` and batch workers use.
+
+Everything here is recomputed from the data and each project's :class:`~optimizer.solve.Choice`
+(stake, start year); nothing reads the Pyomo model. A :class:`Report` pickles cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .data import NATION_NAMES, NATIONS, Pipeline, Project
+from .solve import Choice, Outcome
+
+TOL = 1e-6
+
+
+# --------------------------------------------------------------------------- recomputation
+def npv_value(data: Pipeline, p: Project, c: Choice) -> float:
+    return c.stake * p.npv * data.delay_factor(p, c.start_year)
+
+
+def spending(data: Pipeline, choices: dict[str, Choice]) -> dict[int, float]:
+    """Calendar year -> spending of the funded projects."""
+    out: dict[int, float] = {}
+    for pid, c in choices.items():
+        for k, amount in enumerate(data.by_id[pid].schedule):
+            out[c.start_year + k] = out.get(c.start_year + k, 0.0) + c.stake * amount
+    return out
+
+
+def objective_value(data: Pipeline, choices: dict[str, Choice], kind: str | None = None) -> float:
+    kind = kind or data.fund.objective
+    terms = {
+        "npv": sum(npv_value(data, data.by_id[p], c) for p, c in choices.items()),
+        "strategic": sum(c.stake * (data.by_id[p].strategic_score or 0.0) for p, c in choices.items()),
+        "jobs": sum(c.stake * (data.by_id[p].jobs or 0.0) for p, c in choices.items()),
+    }
+    if kind == "weighted":
+        from .workbook.validate import parse_weights
+
+        weights, _ = parse_weights(data.fund.objective_weights or "npv=1")
+        return sum(w * terms[k] for k, w in weights.items())
+    return terms[kind]
+
+
+# --------------------------------------------------------------------------- tables
+@dataclass
+class Report:
+    status: str
+    objective: float | None
+    gap: float | None
+    bound: float | None
+    selected: list[str]
+    summary: list[tuple[str, Any]] = field(default_factory=list)
+    portfolio: list[dict] = field(default_factory=list)
+    alternatives: list[dict] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    sectors: list[dict] = field(default_factory=list)
+    nations: list[dict] = field(default_factory=list)
+    capital: list[dict] = field(default_factory=list)
+    constraints: list[dict] = field(default_factory=list)
+    run: list[tuple[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def constraint_rows(data: Pipeline, choices: dict[str, Choice]) -> list[dict]:
+    """Every active rule with its limit, value, slack and whether it binds."""
+    rows: list[dict] = []
+
+    def add(rule: str, scope: str, sense: str, limit: float, value: float, unit: str = "") -> None:
+        slack = (limit - value) if sense == "<=" else (value - limit) if sense == ">=" else -abs(value - limit)
+        rows.append({"rule": rule, "scope": scope, "sense": sense, "limit": limit, "value": value,
+                     "slack": slack, "binding": "yes" if abs(slack) <= TOL * max(1.0, abs(limit)) else "no",
+                     "holds": "yes" if slack >= -TOL * max(1.0, abs(limit)) else "NO", "unit": unit})
+
+    fund = data.fund
+    unit = fund.currency_unit
+    committed = {p: c.stake * data.by_id[p].capex for p, c in choices.items()}
+    total = sum(committed.values())
+    add("Equity capital", "all projects", "<=", fund.equity_capital, total, unit)
+    spend = spending(data, choices)
+    for b in data.budget:
+        if b.capital_limit is not None:
+            add("Yearly capital limit", str(b.year), "<=", b.capital_limit, spend.get(b.year, 0.0), unit)
+    for s in data.sectors:
+        members = [p.project_id for p in data.projects if p.sector == s.sector]
+        in_s = sum(committed.get(p, 0.0) for p in members)
+        count = sum(1 for p in members if p in choices)
+        share = in_s / total if total > TOL else 0.0
+        if s.min_share:
+            add("Sector minimum share", s.sector, ">=", s.min_share, share, "share")
+        if s.max_share is not None and s.max_share < 1:
+            add("Sector maximum share", s.sector, "<=", s.max_share, share, "share")
+        if s.min_projects:
+            add("Sector minimum projects", s.sector, ">=", s.min_projects, count, "projects")
+        if s.max_projects is not None and s.max_projects < len(members):
+            add("Sector maximum projects", s.sector, "<=", s.max_projects, count, "projects")
+    for r in data.rules:
+        n = sum(1 for p in r.projects if p in choices)
+        first = 1 if r.projects[0] in choices else 0
+        if r.rule == "requires":
+            for q in r.projects[1:]:
+                add("Rule: requires", f"{r.projects[0]} requires {q}", "<=", 1 if q in choices else 0, first,
+                    "projects")
+        elif r.rule == "together":
+            for q in r.projects[1:]:
+                add("Rule: together", f"{r.projects[0]} with {q}", "=", first, 1 if q in choices else 0,
+                    "projects")
+        elif r.rule == "excludes":
+            add("Rule: excludes", ", ".join(r.projects), "<=", 1, n, "projects")
+        elif r.rule == "at_most":
+            add("Rule: at most", ", ".join(r.projects), "<=", r.k, n, "projects")
+        elif r.rule == "at_least":
+            add("Rule: at least", ", ".join(r.projects), ">=", r.k, n, "projects")
+    for p in data.projects:
+        if p.decision == "must fund":
+            add("Decision: must fund", p.project_id, ">=", 1, 1 if p.project_id in choices else 0, "projects")
+        elif p.decision == "exclude":
+            add("Decision: exclude", p.project_id, "<=", 0, 1 if p.project_id in choices else 0, "projects")
+        if not data.approved(p):
+            add(f"Approval ({fund.approval_rule})", p.project_id, "<=", 0, 1 if p.project_id in choices else 0,
+                "projects")
+        if data.screened_by_esg(p):
+            add("ESG screen", p.project_id, "<=", 0, 1 if p.project_id in choices else 0, "projects")
+    return rows
+
+
+def rejection_reason(data: Pipeline, p: Project, choices: dict[str, Choice]) -> str:
+    """The rule that keeps p out, in words; 'crowded out' when only better projects do."""
+    fund = data.fund
+    if p.decision == "exclude":
+        return "excluded by decision" + (f": {p.decision_reason}" if p.decision_reason else "")
+    if not data.approved(p):
+        missing = [NATION_NAMES[n] for n in data.approval_columns if p.approval(n) != "yes"]
+        states = {NATION_NAMES[n]: p.approval(n) for n in data.approval_columns}
+        if fund.approval_rule == "either":
+            return "not approved by either government"
+        return "not approved by " + " or ".join(f"{n} ({states[n]})" for n in missing)
+    if data.screened_by_esg(p):
+        return f"ESG screen: score {p.esg_score:g} is below {fund.min_esg_score:g}"
+    for r in data.rules:
+        if p.project_id not in r.projects:
+            continue
+        others = [q for q in r.projects if q != p.project_id]
+        if r.rule == "requires" and r.projects[0] == p.project_id:
+            missing = [q for q in others if q not in choices]
+            if missing:
+                return f"requires {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not funded"
+        if r.rule == "excludes":
+            taken = [q for q in others if q in choices]
+            if taken:
+                return f"excluded by {taken[0]} (Rules row {r.row})"
+        if r.rule == "at_most":
+            taken = [q for q in others if q in choices]
+            if len(taken) >= (r.k or 0):
+                return f"at most {r.k} of {', '.join(r.projects)} may be funded ({', '.join(taken) or 'none'} taken)"
+        if r.rule == "together":
+            missing = [q for q in others if q not in choices]
+            if missing:
+                return f"must be funded together with {', '.join(missing)}"
+    s = data.sector_limit(p.sector)
+    if s is not None and s.max_projects is not None:
+        count = sum(1 for q in choices if data.by_id[q].sector == p.sector)
+        if count >= s.max_projects:
+            return f"sector cap on {p.sector}: at most {s.max_projects} projects"
+    return "crowded out"
+
+
+def build_report(data: Pipeline, outcome: Outcome, *, timings: dict[str, float] | None = None,
+                 solver_version: str = "", options: dict | None = None) -> Report:
+    fund = data.fund
+    choices: dict[str, Choice] = outcome.choices
+    objective = objective_value(data, choices) if outcome.solved else None
+    committed = {p: c.stake * data.by_id[p].capex for p, c in choices.items()}
+    total = sum(committed.values())
+    rep = Report(outcome.status, objective, outcome.gap, outcome.bound, list(choices))
+
+    # Portfolio: rank by NPV value (removal cost ranks arrive with the decision-support analyses)
+    rows = []
+    for pid, c in choices.items():
+        p = data.by_id[pid]
+        rows.append({"project_id": pid, "name": p.name, "sector": p.sector, "stake": c.stake,
+                     "start_year": c.start_year, "committed": committed[pid],
+                     "npv": npv_value(data, p, c), "npv_full": p.npv, "removal_cost": None,
+                     "risk": p.risk, "esg_score": p.esg_score, "us_approval": p.us_approval,
+                     "jp_approval": p.jp_approval, "decision": p.decision,
+                     "decision_reason": p.decision_reason})
+    rows.sort(key=lambda r: (-r["npv"], r["project_id"]))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+    rep.portfolio = [{"rank": r.pop("rank"), **r} for r in rows]
+
+    rep.alternatives = [{"portfolio": 1, "objective": objective, "gap": 0.0, "added": "", "removed": "",
+                         "projects": len(choices), "committed": total}] if outcome.solved else []
+
+    rep.rejected = []
+    for p in data.projects:
+        if p.project_id in choices:
+            continue
+        rep.rejected.append({"project_id": p.project_id, "name": p.name, "sector": p.sector,
+                             "capex": p.capex, "npv": p.npv, "reason": rejection_reason(data, p, choices),
+                             "break_even_npv": None, "decision": p.decision})
+
+    sector_names = list(dict.fromkeys([s.sector for s in data.sectors] + [p.sector for p in data.projects]))
+    for name in sector_names:
+        lim = data.sector_limit(name)
+        members = [p for p in data.projects if p.sector == name]
+        value = sum(committed.get(p.project_id, 0.0) for p in members)
+        rep.sectors.append({
+            "sector": name, "committed": value, "share": value / total if total > TOL else 0.0,
+            "projects_funded": sum(1 for p in members if p.project_id in choices),
+            "candidates": len(members), "npv": sum(npv_value(data, p, choices[p.project_id])
+                                                    for p in members if p.project_id in choices),
+            "min_share": lim.min_share if lim else None, "max_share": lim.max_share if lim else None,
+            "min_projects": lim.min_projects if lim else None, "max_projects": lim.max_projects if lim else None,
+        })
+
+    equity = fund.equity_capital
+    jp_weighted = sum(committed[p] * (data.by_id[p].jp_content or 0.0) for p in choices)
+    for n in NATIONS:
+        value = sum(committed[p] * (data.by_id[p].score(n) or 0.0) for p in choices)
+        share = fund.us_equity_share if n == "US" else 1 - fund.us_equity_share
+        rep.nations.append({
+            "nation": n, "score_value": value, "ideal_score_value": None, "satisfaction": None,
+            "approved_projects": sum(1 for p in data.projects if p.approval(n) == "yes"),
+            "funded_projects_approved": sum(1 for p in choices if data.by_id[p].approval(n) == "yes"),
+            "equity_share": share, "equity": equity * share,
+            "jp_content": (jp_weighted / total) if total > TOL else None,
+        })
+
+    spend = spending(data, choices)
+    budget = {b.year: b for b in data.budget}
+    years = sorted(set(fund.years) | set(spend) | set(budget))
+    cumulative = 0.0
+    for y in years:
+        s = spend.get(y, 0.0)
+        cumulative += s
+        lim = budget[y].capital_limit if y in budget else None
+        rep.capital.append({"year": y, "spending": s, "capital_limit": lim,
+                            "budget_use": (s / lim) if lim else None, "debt_drawn": 0.0,
+                            "debt_limit": budget[y].debt_limit if y in budget else None,
+                            "cumulative_spending": cumulative})
+
+    rep.constraints = constraint_rows(data, choices)
+    avg_risk = (sum(committed[p] * (data.by_id[p].risk or 0.0) for p in choices) / total
+                if total > TOL and all(data.by_id[p].risk is not None for p in choices) else None)
+    rep.summary = [
+        ("status", outcome.status),
+        ("objective", fund.objective),
+        ("objective value", objective),
+        ("mip gap", outcome.gap),
+        ("best bound", outcome.bound),
+        ("projects funded", len(choices)),
+        ("commitments", total),
+        ("equity", equity),
+        ("equity unused", equity - total),
+        ("debt", 0.0),
+        ("leverage (debt / equity)", 0.0),
+        ("NPV of portfolio", sum(npv_value(data, data.by_id[p], c) for p, c in choices.items())),
+        ("average risk", avg_risk),
+        ("US satisfaction", None),
+        ("Japan satisfaction", None),
+        ("price of agreement", None),
+        ("currency unit", fund.currency_unit),
+        ("run time (s)", sum((timings or {}).values())),
+    ]
+    from . import __version__
+
+    rep.run = [("fundopt version", __version__), ("solver", "HiGHS"), ("solver version", solver_version),
+               ("input file", data.source.name if data.source else ""),
+               ("input SHA-256", data.source.sha256 if data.source else "")]
+    for k, v in (options or {}).items():
+        rep.run.append((f"option: {k}", v))
+    for k, v in (timings or {}).items():
+        rep.run.append((f"time: {k} (s)", round(v, 4)))
+    return rep

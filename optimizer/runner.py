@@ -1,0 +1,100 @@
+"""One run, end to end: read → validate → build → solve → report → write, each phase timed.
+
+The CLI, tests and batch workers call these functions; they raise the typed errors of
+:mod:`optimizer.errors` and never print.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .data import Pipeline, Problem
+from .errors import InfeasibleError, InputError, TimeLimitError
+from .report import Report, build_report
+from .solve import INFEASIBLE, TIME_LIMIT, Outcome, Solver, SolverSettings
+
+
+@dataclass
+class Timings:
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class RunResult:
+    data: Pipeline
+    outcome: Outcome
+    report: Report
+    output: Path | None = None
+    verify_problems: list[str] | None = None
+
+
+def default_output(input_path: Path) -> Path:
+    return Path("outputs") / f"{input_path.stem}-portfolio.xlsx"
+
+
+def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
+                   timings: Timings | None = None) -> tuple[Outcome, Report]:
+    """Build and solve; raise InfeasibleError / TimeLimitError when there is no portfolio."""
+    from models.portfolio import build
+
+    from .analysis.diagnosis import diagnose
+
+    settings = settings or SolverSettings.from_fund(data.fund)
+    timings = timings or Timings()
+    with timings.phase("build"):
+        m = build(data)
+    solver = Solver(settings)
+    with timings.phase("solve"):
+        outcome = solver.solve(m)
+    if outcome.status == INFEASIBLE:
+        raise InfeasibleError(diagnose(data))
+    if outcome.status == TIME_LIMIT:
+        raise TimeLimitError(f"the time limit of {settings.time_limit_s:g} s ran out before any portfolio "
+                             "satisfying every rule was found; raise time_limit_s on the Fund sheet")
+    with timings.phase("report"):
+        report = build_report(data, outcome, timings=timings.phases, solver_version=solver.version,
+                              options={"time_limit_s": settings.time_limit_s, "mip_gap": settings.mip_gap,
+                                       "objective": data.fund.objective,
+                                       "approval_rule": data.fund.approval_rule})
+    return outcome, report
+
+
+def run_workbook(path: str | Path, output: str | Path | None = None, *, settings: SolverSettings | None = None,
+                 overrides: dict | None = None, verify: bool = False, write: bool = True) -> RunResult:
+    """Run one workbook; ``overrides`` (e.g. from the command line) win over the Fund sheet."""
+    from .workbook.validate import read_pipeline
+    from .workbook.writer import write_report
+
+    path = Path(path)
+    out = Path(output) if output is not None else default_output(path)
+    if out.suffix.lower() != ".xlsx":
+        raise InputError([Problem("command line", None, "-o", str(out), "the output must be an .xlsx file")])
+    if out.exists() and path.exists() and out.resolve() == path.resolve():
+        raise InputError([Problem("command line", None, "-o", str(out),
+                                  "the output would overwrite the input workbook; choose another name")])
+    timings = Timings()
+    with timings.phase("read"):
+        data = read_pipeline(path)
+    settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
+    outcome, report = solve_pipeline(data, settings, timings)
+    result = RunResult(data, outcome, report)
+    if write:
+        with timings.phase("write"):
+            write_report(report, data, out)
+        result.output = out
+        if verify:
+            from .verify import check_workbook
+
+            result.verify_problems = check_workbook(out)
+    return result

@@ -1,0 +1,144 @@
+"""Solving the model with HiGHS through Pyomo, and pulling the answer out as plain data.
+
+One :class:`Solver` wraps a persistent HiGHS instance, so a model built once can be
+re-solved after small changes (a project forced in or out, a limit moved) without being
+rebuilt. :func:`extract` turns the solved model into a :class:`Choice` per project: plain
+data that the report, the analyses and batch workers use; none of them sees Pyomo.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from .errors import SolverError
+
+OPTIMAL, FEASIBLE, INFEASIBLE, TIME_LIMIT = "optimal", "feasible", "infeasible", "time_limit"
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Options for every solve of a run; from the Fund sheet or the command line."""
+
+    time_limit_s: float = 60.0
+    mip_gap: float = 0.0001
+    threads: int | None = None
+    verbose: bool = False
+    seed: int = 0
+
+    @classmethod
+    def from_fund(cls, fund, **overrides) -> "SolverSettings":
+        values = {"time_limit_s": fund.time_limit_s, "mip_gap": fund.mip_gap}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def highs_options(self) -> dict:
+        opts = {"time_limit": float(self.time_limit_s), "mip_rel_gap": float(self.mip_gap),
+                "mip_abs_gap": 1e-9 if self.mip_gap == 0 else 1e-6, "random_seed": self.seed,
+                "output_flag": bool(self.verbose), "log_to_console": bool(self.verbose)}
+        if self.threads:
+            opts["threads"] = int(self.threads)
+        return opts
+
+
+@dataclass(frozen=True)
+class Choice:
+    """How one project is funded in a solution."""
+
+    stake: float
+    start_year: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    seconds: float = 0.0
+    choices: dict = field(default_factory=dict)  # project_id -> Choice, funded projects only
+
+    @property
+    def selected(self) -> list[str]:
+        return list(self.choices)
+
+    @property
+    def solved(self) -> bool:
+        return self.status in (OPTIMAL, FEASIBLE)
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    if objective is None or bound is None or not math.isfinite(bound):
+        return None
+    diff = abs(bound - objective)
+    if diff <= 1e-9:
+        return 0.0
+    return diff / max(abs(objective), 1e-10)
+
+
+class Solver:
+    """A persistent HiGHS solver for one model."""
+
+    def __init__(self, settings: SolverSettings):
+        from pyomo.contrib.appsi.solvers import Highs
+
+        self.settings = settings
+        self._highs = Highs()
+        if not self._highs.available():
+            raise SolverError("the HiGHS solver (highspy) is not installed")
+        self._highs.config.load_solution = False
+        self._highs.config.stream_solver = bool(settings.verbose)
+        self._highs.config.time_limit = float(settings.time_limit_s)
+        self._highs.highs_options = settings.highs_options()
+
+    @property
+    def version(self) -> str:
+        return ".".join(str(v) for v in self._highs.version())
+
+    def solve(self, m) -> Outcome:
+        from pyomo.contrib.appsi.base import TerminationCondition as TC
+
+        start = time.perf_counter()
+        try:
+            res = self._highs.solve(m)
+        except Exception as exc:  # the solver itself broke
+            raise SolverError(f"HiGHS failed: {exc}") from exc
+        seconds = time.perf_counter() - start
+        tc = res.termination_condition
+        obj = res.best_feasible_objective
+        bound = res.best_objective_bound
+        has_solution = obj is not None and math.isfinite(obj)
+        if tc == TC.optimal:
+            status = OPTIMAL
+        elif tc in (TC.infeasible, TC.infeasibleOrUnbounded):
+            return Outcome(INFEASIBLE, seconds=seconds)
+        elif tc in (TC.maxTimeLimit, TC.maxIterations, TC.interrupted) or has_solution:
+            if not has_solution:
+                return Outcome(TIME_LIMIT, seconds=seconds)
+            status = FEASIBLE
+        else:
+            raise SolverError(f"HiGHS stopped with status {tc.name}")
+        res.solution_loader.load_vars()
+        return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m))
+
+
+def extract(m) -> dict:
+    """Funded projects of the loaded solution: project_id -> Choice, in project order."""
+    choices = {}
+    varying = set(m.VARYING)
+    for p, t in m.STARTS:
+        if (m.Start[p, t].value or 0.0) > 0.5:
+            stake = m.Stake[p, t].value if (p, t) in varying else None
+            if stake is None:
+                stake = _fixed_stake(m, p, t)
+            choices[p] = Choice(round(float(stake), 9), int(t))
+    order = {p: i for i, p in enumerate(m.PROJECTS)}
+    return dict(sorted(choices.items(), key=lambda kv: order[kv[0]]))
+
+
+def _fixed_stake(m, p, t) -> float:
+    from pyomo.environ import value
+
+    start = m.Start[p, t].value
+    return value(m.stake[p, t]) / start if start else 0.0

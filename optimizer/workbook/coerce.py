@@ -1,0 +1,121 @@
+"""Turning one cell into one typed value, or a message saying why it cannot be.
+
+Pure functions: ``coerce(value, column)`` returns ``(value, None)`` or ``(None, message)``.
+Numbers typed as text ("1,200", "25%", " 3.5 ") are read as numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from .schema import Column, normalize
+
+_EXCEL_ERRORS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA",
+                 "#SPILL!", "#CALC!"}
+_YES = {"yes", "y", "true", "1", "approved", "x"}
+_NO = {"no", "n", "false", "0", "rejected", "denied"}
+_PENDING = {"pending", "tbd", "open", "?"}
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def parse_number(value: object) -> tuple[float | None, str | None, bool]:
+    """(number, error, was_percent). Accepts "1,200", "25%", " 3.5 ", "$1.2"."""
+    if isinstance(value, bool):
+        return None, "is yes/no, expected a number", False
+    if isinstance(value, (int, float)):
+        f = float(value)
+        if not math.isfinite(f):
+            return None, "is not a finite number", False
+        return f, None, False
+    if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        return None, "is a date or time, expected a number", False
+    text = str(value).strip()
+    if text.upper() in _EXCEL_ERRORS:
+        return None, f"is the Excel error {text.upper()}, expected a number", False
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1].strip()
+    text = text.replace(",", "").replace("_", "").replace(" ", "").lstrip("$¥")
+    if text.startswith("(") and text.endswith(")"):  # accounting negative: (1.5)
+        text = "-" + text[1:-1]
+    if not _NUMBER.match(text):
+        return None, "is not a number", False
+    f = float(text)
+    if not math.isfinite(f):
+        return None, "is not a finite number", False
+    return (f / 100.0 if percent else f), None, percent
+
+
+def format_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def coerce(value: object, column: Column) -> tuple[object, str | None]:
+    """Read one cell as ``column`` says. Blank cells give ``(None, None)``."""
+    if is_blank(value):
+        return None, None
+    t = column.type
+    if t == "text":
+        if isinstance(value, str) and value.strip().upper() in _EXCEL_ERRORS:
+            return None, f"is the Excel error {value.strip().upper()}"
+        return format_text(value), None
+    if t in ("yesno", "approval", "choice"):
+        if isinstance(value, bool):
+            word = "yes" if value else "no"
+        elif isinstance(value, (int, float)) and value in (0, 1):
+            word = "yes" if value == 1 else "no"
+        else:
+            word = str(value).strip().lower()
+        if t == "yesno":
+            if word in _YES:
+                return True, None
+            if word in _NO:
+                return False, None
+            return None, "must be yes or no"
+        if t == "approval":
+            if word in _YES:
+                return "yes", None
+            if word in _NO:
+                return "no", None
+            if word in _PENDING:
+                return "pending", None
+            return None, "must be yes, no or pending"
+        key = normalize(word)
+        for choice in column.choices:
+            if key == normalize(choice):
+                return choice, None
+        return None, f"must be one of: {', '.join(column.choices)}"
+    if t == "year" and isinstance(value, (dt.datetime, dt.date)):
+        number = float(value.year)
+        err = None
+    else:
+        number, err, percent = parse_number(value)
+        if err:
+            return None, err
+        if t == "share" and not percent and number is not None and 1 < number <= 100 and isinstance(value, str):
+            return None, "must be a share from 0 to 1 (write 25% or 0.25)"
+    assert number is not None
+    if t in ("int", "year"):
+        if abs(number - round(number)) > 1e-9:
+            return None, "must be a whole number" if t == "int" else "must be a year like 2027"
+        number = int(round(number))
+    if t == "share" and not 0 <= number <= 1:
+        return None, "must be a share from 0 to 1 (or 0%–100%)"
+    if column.min is not None:
+        if number < column.min or (column.min_exclusive and number <= column.min):
+            return None, f"must be {column.range_text}"
+    if column.max is not None and number > column.max:
+        return None, f"must be {column.range_text}"
+    return number, None

@@ -1,0 +1,564 @@
+"""From raw tables to a validated :class:`~optimizer.data.Pipeline`, collecting every problem.
+
+Each check is a pure function that appends :class:`~optimizer.data.Problem` records (sheet,
+Excel row, column, value found, message). All of them run; the caller fails once with the
+whole list, so an analyst fixes the workbook in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import fields, replace
+from pathlib import Path
+
+from ..data import (BudgetYear, Fund, Investor, Pipeline, Problem, Project, Rule, Scenario, SectorLimit,
+                    Source)
+from ..errors import InputError
+from .coerce import coerce, is_blank
+from .reader import RawTable, RawWorkbook, read_raw
+from .schema import (BUDGET, CAPEX_SCHEDULE, FUND, INVESTORS, PROJECTS, RULES, SCENARIOS, SCHEDULE_COLUMN,
+                     SECTORS, Sheet, normalize)
+
+
+def read_pipeline(path, *, planning_start_default: int | None = None) -> Pipeline:
+    """Read and validate a workbook; raise :class:`InputError` with every problem found."""
+    raw = read_raw(path)
+    pipeline, problems = build_pipeline(raw)
+    if problems:
+        raise InputError(problems)
+    return pipeline
+
+
+def validate_path(path) -> list[Problem]:
+    try:
+        raw = read_raw(path)
+    except InputError as exc:
+        return exc.problems
+    return build_pipeline(raw)[1]
+
+
+# --------------------------------------------------------------------------- records
+def _records(table: RawTable | None, problems: list[Problem]) -> list[tuple[int, dict]]:
+    """Coerce every known column of every row; a bad cell becomes a located problem."""
+    if table is None or table.header_row is None:
+        return []
+    sheet = table.schema
+    out = []
+    for excel_row, cells in table.rows:
+        rec: dict = {}
+        for col in sheet.columns:
+            if col.name not in table.columns:
+                continue
+            j, header = table.columns[col.name]
+            value = cells[j] if j < len(cells) else None
+            v, err = coerce(value, col)
+            if err:
+                problems.append(Problem(table.title, excel_row, header, value, f"{col.name} {err}"))
+                rec[col.name] = _INVALID
+            elif v is None:
+                if col.required and not (sheet is PROJECTS and col.name == "capex"):
+                    problems.append(Problem(table.title, excel_row, header, None, f"{col.name} is required"))
+                    rec[col.name] = _INVALID
+            else:
+                rec[col.name] = v
+        out.append((excel_row, rec))
+    return out
+
+
+class _Invalid:
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+_INVALID = _Invalid()
+
+
+def _missing_columns(table: RawTable | None, problems: list[Problem]) -> None:
+    if table is None or table.header_row is None:
+        return
+    for col in table.schema.columns:
+        if col.required and col.name not in table.columns:
+            problems.append(Problem(table.title, table.header_row, col.name, None,
+                                    f"required column {col.name} is missing from the header row"))
+
+
+def _ok(rec: dict, *names: str) -> bool:
+    return all(rec.get(n) is not None and rec.get(n) is not _INVALID for n in names)
+
+
+def _val(rec: dict, name: str, default=None):
+    v = rec.get(name)
+    return default if v is None or v is _INVALID else v
+
+
+# --------------------------------------------------------------------------- fund
+FUND_FIELDS = {f.name for f in fields(Fund)}
+
+
+def _suggest(word: str, options) -> str:
+    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.75)
+    return f"; did you mean {match[0]}?" if match else ""
+
+
+def parse_fund_value(name: str, value, problems: list[Problem], sheet: str, row: int | None, column: str):
+    """Coerce one Fund parameter (also used for Scenarios columns)."""
+    col = FUND.column(name)
+    v, err = coerce(value, col)
+    if err:
+        problems.append(Problem(sheet, row, column, value, f"{name} {err}"))
+        return _INVALID
+    if name == "objective_weights" and v is not None:
+        weights, werr = parse_weights(v)
+        if werr:
+            problems.append(Problem(sheet, row, column, value, werr))
+            return _INVALID
+    return v
+
+
+def parse_weights(text: str) -> tuple[dict[str, float], str | None]:
+    """``"npv=1, strategic=0.2"`` -> {"npv": 1.0, "strategic": 0.2}."""
+    from .coerce import parse_number
+
+    allowed = ("npv", "strategic", "jobs")
+    out: dict[str, float] = {}
+    for part in str(text).replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            return {}, f"objective_weights must look like npv=1, strategic=0.2 (found '{part.strip()}')"
+        key, num = (s.strip() for s in part.split("=", 1))
+        key = key.lower()
+        if key not in allowed:
+            return {}, f"objective_weights names unknown term '{key}'; use {', '.join(allowed)}"
+        w, err, _ = parse_number(num)
+        if err:
+            return {}, f"objective_weights: the weight of {key} {err}"
+        out[key] = w
+    if not out:
+        return {}, "objective_weights is empty"
+    return out, None
+
+
+def _fund(table: RawTable | None, problems: list[Problem]) -> Fund:
+    if table is None:
+        return Fund()
+    pcol, vcol = table.columns.get("parameter"), table.columns.get("value")
+    if pcol is None or vcol is None:
+        problems.append(Problem(table.title, table.header_row, "parameter" if pcol is None else "value", None,
+                                "the Fund sheet needs the columns parameter and value"))
+        return Fund()
+    values: dict = {}
+    seen: dict[str, int] = {}
+    for excel_row, cells in table.rows:
+        name_cell = cells[pcol[0]] if pcol[0] < len(cells) else None
+        value = cells[vcol[0]] if vcol[0] < len(cells) else None
+        if is_blank(name_cell):
+            if not is_blank(value):
+                problems.append(Problem(table.title, excel_row, pcol[1], None,
+                                        "a value is given without a parameter name"))
+            continue
+        key = normalize(name_cell)
+        name = next((f for f in FUND_FIELDS if normalize(f) == key), None)
+        if name is None:
+            problems.append(Problem(table.title, excel_row, pcol[1], name_cell,
+                                    "unknown Fund parameter" + _suggest(str(name_cell).strip().lower(), FUND_FIELDS)))
+            continue
+        if name in seen:
+            problems.append(Problem(table.title, excel_row, pcol[1], name_cell,
+                                    f"parameter {name} is given twice (also row {seen[name]})"))
+            continue
+        seen[name] = excel_row
+        v = parse_fund_value(name, value, problems, table.title, excel_row, vcol[1])
+        if v is not None and v is not _INVALID:
+            values[name] = v
+    fund = Fund(**values)
+    if fund.jp_content_min is not None and fund.jp_content_max is not None and fund.jp_content_min > fund.jp_content_max:
+        problems.append(Problem(table.title, seen.get("jp_content_min"), vcol[1], fund.jp_content_min,
+                                f"jp_content_min is above jp_content_max ({fund.jp_content_max:g})"))
+    if fund.objective == "weighted" and not fund.objective_weights:
+        problems.append(Problem(table.title, seen.get("objective"), vcol[1], "weighted",
+                                "objective weighted needs objective_weights, e.g. npv=1, strategic=0.2"))
+    return fund
+
+
+# --------------------------------------------------------------------------- projects
+def _schedules(table: RawTable | None, problems: list[Problem]) -> dict[str, tuple[int, tuple[float, ...]]]:
+    """project_id -> (Excel row, spending per project year)."""
+    if table is None or table.header_row is None:
+        return {}
+    ycols: list[tuple[int, int, str]] = []  # (year index, column index, header)
+    for key, (j, header) in table.columns.items():
+        if key == "project_id":
+            continue
+        m = SCHEDULE_COLUMN.match(key)
+        if not m or int(m.group(1)) < 1:
+            problems.append(Problem(table.title, table.header_row, header, header,
+                                    "schedule columns must be named Y1, Y2, … (project year)"))
+            continue
+        ycols.append((int(m.group(1)), j, header))
+    ycols.sort()
+    pcol = table.columns.get("project_id")
+    if pcol is None:
+        return {}
+    out: dict[str, tuple[int, tuple[float, ...]]] = {}
+    for excel_row, cells in table.rows:
+        pid_cell = cells[pcol[0]] if pcol[0] < len(cells) else None
+        pid, _ = coerce(pid_cell, CAPEX_SCHEDULE.column("project_id"))
+        if pid is None:
+            problems.append(Problem(table.title, excel_row, pcol[1], None, "project_id is required"))
+            continue
+        length = max((y for y, _, _ in ycols), default=0)
+        amounts = [0.0] * length
+        bad = False
+        for y, j, header in ycols:
+            cell = cells[j] if j < len(cells) else None
+            v, err = coerce(cell, _SCHEDULE_MONEY)
+            if err:
+                problems.append(Problem(table.title, excel_row, header, cell, f"{header} {err}"))
+                bad = True
+            elif v is not None:
+                amounts[y - 1] = v
+        while amounts and amounts[-1] == 0:
+            amounts.pop()
+        if pid in out:
+            problems.append(Problem(table.title, excel_row, pcol[1], pid,
+                                    f"project {pid} has a second schedule row (first on row {out[pid][0]})"))
+            continue
+        if not bad and sum(amounts) <= 0:
+            problems.append(Problem(table.title, excel_row, pcol[1], pid,
+                                    f"the schedule of {pid} adds up to {sum(amounts):g}; capex must be > 0"))
+            bad = True
+        out[pid] = (excel_row, tuple(amounts) if not bad else ())
+    return out
+
+
+from .schema import Column as _Column  # noqa: E402
+
+_SCHEDULE_MONEY = _Column("Y", "money", "", min=0)
+
+
+def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Problem]) -> list[Project]:
+    if table is None:
+        problems.append(Problem("Projects", None, None, None,
+                                "the workbook has no Projects sheet (one row per candidate project)"))
+        return []
+    _missing_columns(table, problems)
+    records = _records(table, problems)
+    if table.header_row is not None and not records:
+        problems.append(Problem(table.title, table.header_row + 1, None, None,
+                                "no projects: the Projects sheet has a header but no rows"))
+    projects: list[Project] = []
+    first_row: dict[str, int] = {}
+    col = table.column_name
+    for excel_row, rec in records:
+        pid = _val(rec, "project_id")
+        if pid is not None:
+            if pid in first_row:
+                problems.append(Problem(table.title, excel_row, col("project_id"), pid,
+                                        f"duplicate project_id {pid} (first on row {first_row[pid]})"))
+                continue
+            first_row[pid] = excel_row
+        sched_row, schedule = schedules.get(pid, (None, None)) if pid is not None else (None, None)
+        capex = _val(rec, "capex")
+        duration = _val(rec, "duration", 1)
+        if schedule is None:
+            if rec.get("capex") is None:
+                problems.append(Problem(table.title, excel_row, col("capex"), None,
+                                        "capex is required (or give the project a CapexSchedule row)"))
+            elif capex is not None:
+                schedule = tuple([capex / duration] * duration)
+        elif schedule:
+            capex = sum(schedule)
+        min_stake = _val(rec, "min_stake", 1.0)
+        max_stake = _val(rec, "max_stake", 1.0)
+        if "min_stake" in rec and "max_stake" not in rec and _ok(rec, "min_stake"):
+            max_stake = 1.0
+        if min_stake > max_stake:
+            problems.append(Problem(table.title, excel_row, col("min_stake"), min_stake,
+                                    f"min_stake is above max_stake ({max_stake:g})"))
+        if max_stake <= 0 and _ok(rec, "max_stake"):
+            problems.append(Problem(table.title, excel_row, col("max_stake"), max_stake,
+                                    "max_stake must be above 0 (use decision = exclude to leave a project out)"))
+        es, ls = _val(rec, "earliest_start"), _val(rec, "latest_start")
+        if es is not None and ls is not None and es > ls:
+            problems.append(Problem(table.title, excel_row, col("earliest_start"), es,
+                                    f"earliest_start is after latest_start ({ls})"))
+        last_year = fund.planning_start + fund.horizon_years - 1
+        for name, year in (("earliest_start", es), ("latest_start", ls)):
+            if year is not None and not fund.planning_start <= year <= last_year:
+                problems.append(Problem(table.title, excel_row, col(name), year,
+                                        f"{name} is outside the planning horizon "
+                                        f"{fund.planning_start}–{last_year}"))
+        if ls is not None and es is None and ls < fund.planning_start:
+            pass  # reported above
+        npv, lo, hi = _val(rec, "npv"), _val(rec, "npv_low"), _val(rec, "npv_high")
+        if npv is not None and lo is not None and lo > npv:
+            problems.append(Problem(table.title, excel_row, col("npv_low"), lo, f"npv_low is above npv ({npv:g})"))
+        if npv is not None and hi is not None and hi < npv:
+            problems.append(Problem(table.title, excel_row, col("npv_high"), hi, f"npv_high is below npv ({npv:g})"))
+        if any(v is _INVALID for v in rec.values()) or pid is None or npv is None or not schedule:
+            continue
+        projects.append(Project(
+            project_id=pid, name=rec["name"], sector=rec["sector"], capex=float(capex), npv=float(npv),
+            schedule=tuple(float(x) for x in schedule), row=excel_row,
+            npv_low=lo, npv_high=hi, risk=_val(rec, "risk"), strategic_score=_val(rec, "strategic_score"),
+            us_score=_val(rec, "us_score"), jp_score=_val(rec, "jp_score"),
+            us_approval=_val(rec, "us_approval", "pending"), jp_approval=_val(rec, "jp_approval", "pending"),
+            jp_content=_val(rec, "jp_content"), state=_val(rec, "state"),
+            leverage_eligible=bool(_val(rec, "leverage_eligible", False)),
+            min_stake=float(min_stake), max_stake=float(max_stake), earliest_start=es,
+            latest_start=ls, duration=int(duration), esg_score=_val(rec, "esg_score"), jobs=_val(rec, "jobs"),
+            decision=_val(rec, "decision", "auto"), decision_reason=_val(rec, "decision_reason"),
+        ))
+    for pid, (srow, _) in schedules.items():
+        if pid not in first_row:
+            problems.append(Problem("CapexSchedule", srow, "project_id", pid,
+                                    f"project {pid} is not on the Projects sheet"))
+    return projects
+
+
+# --------------------------------------------------------------------------- other sheets
+def _sectors(table: RawTable | None, problems: list[Problem]) -> list[SectorLimit]:
+    if table is None:
+        return []
+    _missing_columns(table, problems)
+    out, first = [], {}
+    col = table.column_name
+    for excel_row, rec in _records(table, problems):
+        name = _val(rec, "sector")
+        if name is None:
+            continue
+        if name in first:
+            problems.append(Problem(table.title, excel_row, col("sector"), name,
+                                    f"sector {name} is listed twice (first on row {first[name]})"))
+            continue
+        first[name] = excel_row
+        lo, hi = _val(rec, "min_share"), _val(rec, "max_share")
+        if lo is not None and hi is not None and lo > hi:
+            problems.append(Problem(table.title, excel_row, col("min_share"), lo,
+                                    f"min_share is above max_share ({hi:g})"))
+        nlo, nhi = _val(rec, "min_projects"), _val(rec, "max_projects")
+        if nlo is not None and nhi is not None and nlo > nhi:
+            problems.append(Problem(table.title, excel_row, col("min_projects"), nlo,
+                                    f"min_projects is above max_projects ({nhi})"))
+        if any(v is _INVALID for v in rec.values()):
+            continue
+        out.append(SectorLimit(name, excel_row, lo, hi, nlo, nhi, bool(_val(rec, "speculative", False)),
+                               bool(_val(rec, "leverage_allowed", True))))
+    return out
+
+
+def _budget(table: RawTable | None, problems: list[Problem]) -> list[BudgetYear]:
+    if table is None:
+        return []
+    _missing_columns(table, problems)
+    out, first = [], {}
+    for excel_row, rec in _records(table, problems):
+        year = _val(rec, "year")
+        if year is None:
+            continue
+        if year in first:
+            problems.append(Problem(table.title, excel_row, table.column_name("year"), year,
+                                    f"year {year} is listed twice (first on row {first[year]})"))
+            continue
+        first[year] = excel_row
+        if any(v is _INVALID for v in rec.values()):
+            continue
+        out.append(BudgetYear(year, excel_row, _val(rec, "capital_limit"), _val(rec, "debt_limit")))
+    return sorted(out, key=lambda b: b.year)
+
+
+def _investors(table: RawTable | None, problems: list[Problem]) -> list[Investor]:
+    if table is None:
+        return []
+    _missing_columns(table, problems)
+    out, first = [], {}
+    col = table.column_name
+    for excel_row, rec in _records(table, problems):
+        name = _val(rec, "investor")
+        if name is None:
+            continue
+        if name in first:
+            problems.append(Problem(table.title, excel_row, col("investor"), name,
+                                    f"investor {name} is listed twice (first on row {first[name]})"))
+            continue
+        first[name] = excel_row
+        lo, hi = _val(rec, "min_commitment", 0.0), _val(rec, "max_commitment")
+        if hi is not None and lo > hi:
+            problems.append(Problem(table.title, excel_row, col("min_commitment"), lo,
+                                    f"min_commitment is above max_commitment ({hi:g})"))
+        if any(v is _INVALID for v in rec.values()):
+            continue
+        nation = _val(rec, "nation")
+        if nation is not None and normalize(nation) in ("us", "usa", "unitedstates"):
+            nation = "US"
+        elif nation is not None and normalize(nation) in ("jp", "japan", "jpn"):
+            nation = "JP"
+        out.append(Investor(name, excel_row, _val(rec, "type", "institutional"), nation, float(lo), hi,
+                            float(_val(rec, "required_return", 0.0)), _val(rec, "max_avg_risk")))
+    return out
+
+
+def _rules(table: RawTable | None, ids: set[str], problems: list[Problem]) -> list[Rule]:
+    if table is None:
+        return []
+    _missing_columns(table, problems)
+    out = []
+    col = table.column_name
+    for excel_row, rec in _records(table, problems):
+        kind, text = _val(rec, "rule"), _val(rec, "projects")
+        if kind is None or text is None:
+            continue
+        members = tuple(s.strip() for s in str(text).replace(";", ",").split(",") if s.strip())
+        bad = False
+        for pid in members:
+            if pid not in ids:
+                problems.append(Problem(table.title, excel_row, col("projects"), text,
+                                        f"rule names project {pid}, which is not on the Projects sheet"))
+                bad = True
+        dup = [p for p, n in Counter(members).items() if n > 1]
+        if dup:
+            problems.append(Problem(table.title, excel_row, col("projects"), text,
+                                    f"rule names {dup[0]} more than once"))
+            bad = True
+        k = _val(rec, "k")
+        if kind in ("requires", "excludes", "together") and len(members) < 2:
+            problems.append(Problem(table.title, excel_row, col("projects"), text,
+                                    f"a {kind} rule needs at least two projects"))
+            bad = True
+        if kind in ("at_most", "at_least"):
+            if rec.get("k") is None:
+                problems.append(Problem(table.title, excel_row, col("k"), None, f"an {kind} rule needs k"))
+                bad = True
+            elif k is not None and k > len(members) and kind == "at_least":
+                problems.append(Problem(table.title, excel_row, col("k"), k,
+                                        f"at_least {k} of {len(members)} projects can never hold"))
+                bad = True
+        if bad or any(v is _INVALID for v in rec.values()):
+            continue
+        out.append(Rule(kind, members, excel_row, k))
+    return out
+
+
+def _scenarios(table: RawTable | None, sectors: set[str], problems: list[Problem]) -> list[Scenario]:
+    if table is None or table.header_row is None:
+        return []
+    _missing_columns(table, problems)
+    known = []  # (column index, header, kind, target)
+    sector_cols = {c.name for c in SECTORS.columns if c.name != "sector"}
+    for key, (j, header) in table.columns.items():
+        if key == "scenario":
+            continue
+        name = next((f for f in FUND_FIELDS if normalize(f) == key), None)
+        if name:
+            known.append((j, header, "fund", name))
+            continue
+        parts = [p.strip() for p in header.split(":")]
+        if len(parts) == 2 and normalize(parts[0]) == "npvscale":
+            if sectors and parts[1] not in sectors:
+                problems.append(Problem(table.title, table.header_row, header, header,
+                                        f"sector {parts[1]} is not used by any project"))
+            known.append((j, header, "npv_scale", parts[1]))
+            continue
+        if len(parts) == 3 and normalize(parts[0]) == "sector":
+            column = next((c for c in sector_cols if normalize(c) == normalize(parts[2])), None)
+            if column is None:
+                problems.append(Problem(table.title, table.header_row, header, header,
+                                        f"unknown Sectors column {parts[2]}"))
+                continue
+            if sectors and parts[1] not in sectors:
+                problems.append(Problem(table.title, table.header_row, header, header,
+                                        f"sector {parts[1]} is not used by any project"))
+            known.append((j, header, "sector", (parts[1], column)))
+            continue
+        problems.append(Problem(table.title, table.header_row, header, header,
+                                "unknown scenario column: use a Fund parameter, sector:<name>:<column> "
+                                "or npv_scale:<sector>" + _suggest(key, FUND_FIELDS)))
+    out, first = [], {}
+    scol = table.columns["scenario"] if "scenario" in table.columns else None
+    if scol is None:
+        return []
+    for excel_row, cells in table.rows:
+        name_cell = cells[scol[0]] if scol[0] < len(cells) else None
+        if is_blank(name_cell):
+            problems.append(Problem(table.title, excel_row, scol[1], None, "scenario name is required"))
+            continue
+        name = str(name_cell).strip()
+        if name in first:
+            problems.append(Problem(table.title, excel_row, scol[1], name,
+                                    f"scenario {name} is listed twice (first on row {first[name]})"))
+            continue
+        first[name] = excel_row
+        values = []
+        for j, header, kind, target in known:
+            cell = cells[j] if j < len(cells) else None
+            if is_blank(cell):
+                continue
+            if kind == "fund":
+                v = parse_fund_value(target, cell, problems, table.title, excel_row, header)
+            elif kind == "npv_scale":
+                v, err = coerce(cell, _Column("npv_scale", "number", ""))
+                if err:
+                    problems.append(Problem(table.title, excel_row, header, cell, f"npv scale {err}"))
+                    v = _INVALID
+            else:
+                v, err = coerce(cell, SECTORS.column(target[1]))
+                if err:
+                    problems.append(Problem(table.title, excel_row, header, cell, f"{target[1]} {err}"))
+                    v = _INVALID
+            if v is not _INVALID:
+                values.append((f"{kind}:{target}" if kind != "fund" else target, v))
+        out.append(Scenario(name, excel_row, tuple(values)))
+    return out
+
+
+# --------------------------------------------------------------------------- cross-sheet
+def _cross_checks(pipeline: Pipeline, tables: dict[str, RawTable], problems: list[Problem]) -> None:
+    ptable = tables.get("Projects")
+    if pipeline.sectors and ptable is not None:
+        listed = {s.sector for s in pipeline.sectors}
+        for p in pipeline.projects:
+            if p.sector not in listed:
+                problems.append(Problem(ptable.title, p.row, ptable.column_name("sector"), p.sector,
+                                        f"sector {p.sector} is not on the Sectors sheet"
+                                        + _suggest(p.sector, listed)))
+    fund = pipeline.fund
+    if fund.objective == "maxmin_satisfaction" and not pipeline.approval_columns and False:
+        pass
+
+
+def build_pipeline(raw: RawWorkbook) -> tuple[Pipeline, list[Problem]]:
+    problems = list(raw.problems)
+    t = raw.tables
+    fund = _fund(t.get("Fund"), problems)
+    schedules = _schedules(t.get("CapexSchedule"), problems)
+    projects = _projects(t.get("Projects"), schedules, fund, problems)
+    ids = {p.project_id for p in projects}
+    if t.get("Projects") is not None:
+        # ids of rows that failed other checks still exist for the rules' sake
+        for _, rec in _records(t["Projects"], []):
+            if _ok(rec, "project_id"):
+                ids.add(rec["project_id"])
+    sectors = _sectors(t.get("Sectors"), problems)
+    budget = _budget(t.get("Budget"), problems)
+    investors = _investors(t.get("Investors"), problems)
+    rules = _rules(t.get("Rules"), ids, problems)
+    scenarios = _scenarios(t.get("Scenarios"), {p.sector for p in projects}, problems)
+    ptable = t.get("Projects")
+    approvals = tuple(n for n, c in (("US", "us_approval"), ("JP", "jp_approval"))
+                      if ptable is not None and c in ptable.columns)
+    extra = tuple(h for _, h in ptable.extra) if ptable is not None else ()
+    pipeline = Pipeline(
+        projects=tuple(projects), fund=fund, sectors=tuple(sectors), budget=tuple(budget),
+        investors=tuple(investors), rules=tuple(rules), scenarios=tuple(scenarios),
+        approval_columns=approvals, sheets_present=tuple(t), extra_columns=extra,
+        source=Source(raw.name, raw.sha256, tuple(raw.carried)),
+    )
+    _cross_checks(pipeline, t, problems)
+    problems.sort(key=lambda p: (_SHEET_ORDER.get(p.sheet, 99), p.sheet, p.row or 0))
+    return pipeline, problems
+
+
+_SHEET_ORDER = {s.name: i for i, s in enumerate((PROJECTS, CAPEX_SCHEDULE, FUND, SECTORS, BUDGET,
+                                                 INVESTORS, RULES, SCENARIOS))}
