@@ -41,9 +41,11 @@ def parse_number(value: object) -> tuple[float | None, str | None, bool]:
     percent = text.endswith("%")
     if percent:
         text = text[:-1].strip()
-    text = text.replace(",", "").replace("_", "").replace(" ", "").lstrip("$¥")
+    text = text.replace(",", "").replace("_", "").replace(" ", "")
     if text.startswith("(") and text.endswith(")"):  # accounting negative: (1.5)
         text = "-" + text[1:-1]
+    sign = text[0] if text[:1] in ("+", "-") else ""
+    text = sign + text[len(sign):].lstrip("$¥")  # currency after the sign: -$2, ($1.5)
     if not _NUMBER.match(text):
         return None, "is not a number", False
     f = float(text)
@@ -67,9 +69,10 @@ def coerce(value: object, column: Column) -> tuple[object, str | None]:
     if is_blank(value):
         return None, None
     t = column.type
+    if t in ("text", "yesno", "approval", "choice") and isinstance(value, str) \
+            and value.strip().upper() in _EXCEL_ERRORS:
+        return None, f"is the Excel error {value.strip().upper()}"
     if t == "text":
-        if isinstance(value, str) and value.strip().upper() in _EXCEL_ERRORS:
-            return None, f"is the Excel error {value.strip().upper()}"
         return format_text(value), None
     if t in ("yesno", "approval", "choice"):
         if isinstance(value, bool):

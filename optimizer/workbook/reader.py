@@ -91,13 +91,23 @@ def _check_container(path: Path) -> None:
 
 
 def _find_header(rows: list[tuple], sheet: Sheet) -> int | None:
-    """0-based index of the first row holding every required column name (SPEC §1)."""
+    """0-based index of the first row holding every required column name (SPEC §1).
+
+    When no row holds them all, the row naming the most required columns (and at least two
+    columns of the sheet, so that a one-cell title is never taken for a header) is the header:
+    the validator then reports the missing columns at that row instead of "no header".
+    """
     required = [c for c in sheet.columns if c.required] or list(sheet.columns[:1])
+    best: tuple[int, int] | None = None  # (required columns named, row index)
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         keys = {normalize(v) for v in row if isinstance(v, str) and v.strip()}
-        if all(keys & c.keys for c in required):
+        hits = sum(1 for c in required if keys & c.keys)
+        if hits == len(required):
             return i
-    return None
+        known = sum(1 for c in sheet.columns if keys & c.keys)
+        if hits and known >= 2 and (best is None or hits > best[0]):
+            best = (hits, i)
+    return None if best is None else best[1]
 
 
 def _find_param_header(rows: list[tuple]) -> int | None:

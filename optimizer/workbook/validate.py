@@ -18,7 +18,7 @@ from ..errors import InputError
 from .coerce import coerce, is_blank
 from .reader import RawTable, RawWorkbook, read_raw
 from .schema import (BUDGET, CAPEX_SCHEDULE, FUND, INVESTORS, PROJECTS, RULES, SCENARIOS, SCHEDULE_COLUMN,
-                     SECTORS, Sheet, normalize)
+                     SECTORS, Sheet, find_sheet, normalize)
 
 
 def read_pipeline(path, *, planning_start_default: int | None = None) -> Pipeline:
@@ -74,11 +74,11 @@ class _Invalid:
 _INVALID = _Invalid()
 
 
-def _missing_columns(table: RawTable | None, problems: list[Problem]) -> None:
+def _missing_columns(table: RawTable | None, problems: list[Problem], skip: tuple[str, ...] = ()) -> None:
     if table is None or table.header_row is None:
         return
     for col in table.schema.columns:
-        if col.required and col.name not in table.columns:
+        if col.required and col.name not in table.columns and col.name not in skip:
             problems.append(Problem(table.title, table.header_row, col.name, None,
                                     f"required column {col.name} is missing from the header row"))
 
@@ -155,7 +155,7 @@ def _fund(table: RawTable | None, problems: list[Problem]) -> Fund:
         value = cells[vcol[0]] if vcol[0] < len(cells) else None
         if is_blank(name_cell):
             if not is_blank(value):
-                problems.append(Problem(table.title, excel_row, pcol[1], None,
+                problems.append(Problem(table.title, excel_row, pcol[1], value,
                                         "a value is given without a parameter name"))
             continue
         key = normalize(name_cell)
@@ -176,7 +176,7 @@ def _fund(table: RawTable | None, problems: list[Problem]) -> Fund:
     if fund.jp_content_min is not None and fund.jp_content_max is not None and fund.jp_content_min > fund.jp_content_max:
         problems.append(Problem(table.title, seen.get("jp_content_min"), vcol[1], fund.jp_content_min,
                                 f"jp_content_min is above jp_content_max ({fund.jp_content_max:g})"))
-    if fund.objective == "weighted" and not fund.objective_weights:
+    if fund.objective == "weighted" and not fund.objective_weights and "objective_weights" not in seen:
         problems.append(Problem(table.title, seen.get("objective"), vcol[1], "weighted",
                                 "objective weighted needs objective_weights, e.g. npv=1, strategic=0.2"))
     return fund
@@ -184,7 +184,7 @@ def _fund(table: RawTable | None, problems: list[Problem]) -> Fund:
 
 # --------------------------------------------------------------------------- projects
 def _schedules(table: RawTable | None, problems: list[Problem]) -> dict[str, tuple[int, tuple[float, ...]]]:
-    """project_id -> (Excel row, spending per project year)."""
+    """project_id -> (Excel row, spending per project year); ``()`` when the row is invalid."""
     if table is None or table.header_row is None:
         return {}
     ycols: list[tuple[int, int, str]] = []  # (year index, column index, header)
@@ -238,12 +238,14 @@ from .schema import Column as _Column  # noqa: E402
 _SCHEDULE_MONEY = _Column("Y", "money", "", min=0)
 
 
-def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Problem]) -> list[Project]:
+def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Problem],
+              schedule_table: RawTable | None = None) -> list[Project]:
     if table is None:
         problems.append(Problem("Projects", None, None, None,
                                 "the workbook has no Projects sheet (one row per candidate project)"))
         return []
-    _missing_columns(table, problems)
+    # capex may live on CapexSchedule instead: then a missing capex column is checked per row
+    _missing_columns(table, problems, skip=("capex",) if schedules else ())
     records = _records(table, problems)
     if table.header_row is not None and not records:
         problems.append(Problem(table.title, table.header_row + 1, None, None,
@@ -263,7 +265,7 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
         capex = _val(rec, "capex")
         duration = _val(rec, "duration", 1)
         if schedule is None:
-            if rec.get("capex") is None:
+            if rec.get("capex") is None and ("capex" in table.columns or schedules):
                 problems.append(Problem(table.title, excel_row, col("capex"), None,
                                         "capex is required (or give the project a CapexSchedule row)"))
             elif capex is not None:
@@ -272,9 +274,11 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
             capex = sum(schedule)
         min_stake = _val(rec, "min_stake", 1.0)
         max_stake = _val(rec, "max_stake", 1.0)
-        if "min_stake" in rec and "max_stake" not in rec and _ok(rec, "min_stake"):
-            max_stake = 1.0
-        if min_stake > max_stake:
+        if "max_stake" in rec and "min_stake" not in rec:
+            # only max_stake given: all or nothing at that share (never "min 1 > max")
+            min_stake = max_stake
+        stakes_ok = rec.get("min_stake") is not _INVALID and rec.get("max_stake") is not _INVALID
+        if stakes_ok and min_stake > max_stake:
             problems.append(Problem(table.title, excel_row, col("min_stake"), min_stake,
                                     f"min_stake is above max_stake ({max_stake:g})"))
         if max_stake <= 0 and _ok(rec, "max_stake"):
@@ -297,8 +301,9 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
             problems.append(Problem(table.title, excel_row, col("npv_low"), lo, f"npv_low is above npv ({npv:g})"))
         if npv is not None and hi is not None and hi < npv:
             problems.append(Problem(table.title, excel_row, col("npv_high"), hi, f"npv_high is below npv ({npv:g})"))
-        if any(v is _INVALID for v in rec.values()) or pid is None or npv is None or not schedule:
-            continue
+        if (any(v is _INVALID for v in rec.values()) or not _ok(rec, "project_id", "name", "sector", "npv")
+                or not schedule):
+            continue  # a missing column or a bad cell: already reported
         projects.append(Project(
             project_id=pid, name=rec["name"], sector=rec["sector"], capex=float(capex), npv=float(npv),
             schedule=tuple(float(x) for x in schedule), row=excel_row,
@@ -311,9 +316,11 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
             latest_start=ls, duration=int(duration), esg_score=_val(rec, "esg_score"), jobs=_val(rec, "jobs"),
             decision=_val(rec, "decision", "auto"), decision_reason=_val(rec, "decision_reason"),
         ))
+    stitle = schedule_table.title if schedule_table is not None else CAPEX_SCHEDULE.name
+    scol = schedule_table.column_name("project_id") if schedule_table is not None else "project_id"
     for pid, (srow, _) in schedules.items():
         if pid not in first_row:
-            problems.append(Problem("CapexSchedule", srow, "project_id", pid,
+            problems.append(Problem(stitle, srow, scol, pid,
                                     f"project {pid} is not on the Projects sheet"))
     return projects
 
@@ -515,17 +522,19 @@ def _scenarios(table: RawTable | None, sectors: set[str], problems: list[Problem
 
 # --------------------------------------------------------------------------- cross-sheet
 def _cross_checks(pipeline: Pipeline, tables: dict[str, RawTable], problems: list[Problem]) -> None:
-    ptable = tables.get("Projects")
-    if pipeline.sectors and ptable is not None:
-        listed = {s.sector for s in pipeline.sectors}
-        for p in pipeline.projects:
-            if p.sector not in listed:
-                problems.append(Problem(ptable.title, p.row, ptable.column_name("sector"), p.sector,
-                                        f"sector {p.sector} is not on the Sectors sheet"
-                                        + _suggest(p.sector, listed)))
-    fund = pipeline.fund
-    if fund.objective == "maxmin_satisfaction" and not pipeline.approval_columns and False:
-        pass
+    ptable, stable = tables.get("Projects"), tables.get("Sectors")
+    if ptable is None or stable is None:
+        return
+    # every sector named on Sectors counts, even on a row with another problem (reported there)
+    listed = {rec["sector"] for _, rec in _records(stable, []) if _ok(rec, "sector")}
+    if not listed:
+        return
+    # every project row naming a sector is checked, even one with another problem: one pass
+    for row, rec in _records(ptable, []):
+        sector = rec.get("sector")
+        if _ok(rec, "sector") and sector not in listed:
+            problems.append(Problem(ptable.title, row, ptable.column_name("sector"), sector,
+                                    f"sector {sector} is not on the Sectors sheet" + _suggest(sector, listed)))
 
 
 def build_pipeline(raw: RawWorkbook) -> tuple[Pipeline, list[Problem]]:
@@ -533,7 +542,7 @@ def build_pipeline(raw: RawWorkbook) -> tuple[Pipeline, list[Problem]]:
     t = raw.tables
     fund = _fund(t.get("Fund"), problems)
     schedules = _schedules(t.get("CapexSchedule"), problems)
-    projects = _projects(t.get("Projects"), schedules, fund, problems)
+    projects = _projects(t.get("Projects"), schedules, fund, problems, t.get("CapexSchedule"))
     ids = {p.project_id for p in projects}
     if t.get("Projects") is not None:
         # ids of rows that failed other checks still exist for the rules' sake
@@ -556,9 +565,15 @@ def build_pipeline(raw: RawWorkbook) -> tuple[Pipeline, list[Problem]]:
         source=Source(raw.name, raw.sha256, tuple(raw.carried)),
     )
     _cross_checks(pipeline, t, problems)
-    problems.sort(key=lambda p: (_SHEET_ORDER.get(p.sheet, 99), p.sheet, p.row or 0))
+    problems.sort(key=lambda p: (_sheet_order(p.sheet), p.sheet, p.row or 0))
     return pipeline, problems
 
 
 _SHEET_ORDER = {s.name: i for i, s in enumerate((PROJECTS, CAPEX_SCHEDULE, FUND, SECTORS, BUDGET,
                                                  INVESTORS, RULES, SCENARIOS))}
+
+
+def _sheet_order(title: str) -> int:
+    """Problems are listed in sheet order; a sheet titled " projects" sorts as Projects."""
+    schema = find_sheet(title)
+    return _SHEET_ORDER.get(schema.name if schema is not None else title, 99)
