@@ -44,7 +44,11 @@ def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
 
     def count_min(m, s):
         v = limits[s].min_projects
-        return pyo.Constraint.Skip if not v else count_in(m, s) >= v
+        if not v:
+            return pyo.Constraint.Skip
+        if not members.get(s):  # a listed sector without projects can never reach v ≥ 1
+            return pyo.Constraint.Infeasible
+        return count_in(m, s) >= v
 
     def count_max(m, s):
         v = limits[s].max_projects
