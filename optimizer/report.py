@@ -87,11 +87,13 @@ def constraint_rows(data: Pipeline, choices: dict[str, Choice]) -> list[dict]:
         members = [p.project_id for p in data.projects if p.sector == s.sector]
         in_s = sum(committed.get(p, 0.0) for p in members)
         count = sum(1 for p in members if p in choices)
-        share = in_s / total if total > TOL else 0.0
+        # shares are of total commitments: limit = share × total, so an empty portfolio meets them
         if s.min_share:
-            add("Sector minimum share", s.sector, ">=", s.min_share, share, "share")
+            add("Sector minimum share", f"{s.sector} (≥ {s.min_share:.1%} of commitments)", ">=",
+                s.min_share * total, in_s, unit)
         if s.max_share is not None and s.max_share < 1:
-            add("Sector maximum share", s.sector, "<=", s.max_share, share, "share")
+            add("Sector maximum share", f"{s.sector} (≤ {s.max_share:.1%} of commitments)", "<=",
+                s.max_share * total, in_s, unit)
         if s.min_projects:
             add("Sector minimum projects", s.sector, ">=", s.min_projects, count, "projects")
         if s.max_projects is not None and s.max_projects < len(members):
@@ -156,9 +158,12 @@ def rejection_reason(data: Pipeline, p: Project, choices: dict[str, Choice]) -> 
             if len(taken) >= (r.k or 0):
                 return f"at most {r.k} of {', '.join(r.projects)} may be funded ({', '.join(taken) or 'none'} taken)"
         if r.rule == "together":
-            missing = [q for q in others if q not in choices]
-            if missing:
-                return f"must be funded together with {', '.join(missing)}"
+            blocked = [q for q in others if q not in choices and
+                       (data.by_id[q].decision == "exclude" or not data.approved(data.by_id[q])
+                        or data.screened_by_esg(data.by_id[q]))]
+            if blocked:
+                return f"must be funded together with {', '.join(blocked)}, which cannot be funded"
+            return f"funded only together with {', '.join(others)}; the group is crowded out"
     s = data.sector_limit(p.sector)
     if s is not None and s.max_projects is not None:
         count = sum(1 for q in choices if data.by_id[q].sector == p.sector)
