@@ -1,0 +1,636 @@
+"""Writing the ranked-portfolio workbook (SPEC §4) from a :class:`~optimizer.report.Report`.
+
+Sheets, in order: Summary, Portfolio, Alternatives, Rejected, Sectors, Nations, Capital,
+Constraints, Run, then every input sheet carried over whole (so the output is itself a valid
+input). Every report sheet has its header in row 1, so the tables stay machine-readable.
+
+Where a report sheet shares an input sheet's name (``Sectors``), it is that input sheet with
+the report columns ``committed``, ``share_of_commitments``, ``projects_funded``,
+``candidates`` and ``portfolio_npv`` filled in to the right (or overwritten in place when an
+earlier output is run again, so a round trip never grows the sheet). With no input
+``Sectors`` sheet a plain ``Sectors`` table is written without limit columns, so reading the
+output back never gains limits.
+
+Safety (SPEC §4):
+
+* the workbook is opened with ``strings_to_formulas``, ``strings_to_urls`` and
+  ``strings_to_numbers`` off and every ``str`` goes through ``write_string``: text that
+  begins with ``=``, ``+``, ``-`` or ``@`` stays text, never a formula;
+* the file is written to a hidden temporary file in the output folder and renamed into place
+  with :func:`os.replace`; on any error the temporary file is removed and
+  :class:`~optimizer.errors.OutputError` names the path. The input is never opened for
+  writing.
+
+Speed: one ``write_*`` call per non-empty cell; column widths are measured on the first
+:data:`WIDTH_SAMPLE_ROWS` rows only; lookups are dictionaries, so a 10,000-project pipeline
+costs time linear in its cells.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import math
+import numbers
+import os
+import re
+import secrets
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from ..data import Pipeline, SourceSheet
+from ..errors import OutputError
+from ..report import Report
+from .coerce import coerce
+from .schema import CAPEX_SCHEDULE, SCHEDULE_COLUMN, SECTORS, Sheet, find_sheet, normalize
+
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": False,
+    "remove_timezone": True,
+    # assemble the package in memory: no stray files in the system temp folder
+    "in_memory": True,
+}
+
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLS = 16_384
+MAX_TITLE = 31
+MAX_WIDTH = 60
+MIN_WIDTH = 6
+WIDTH_SAMPLE_ROWS = 1000
+
+MONEY_FORMAT = "#,##0.000"
+SHARE_FORMAT = "0.0%"
+GAP_FORMAT = "0.000%"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+TIME_FORMAT = "hh:mm:ss"
+DURATION_FORMAT = "[h]:mm:ss"
+
+#: report columns shown as money
+MONEY_COLUMNS = frozenset({
+    "committed", "npv", "npv_full", "npv_low", "npv_high", "removal_cost", "capex", "break_even_npv",
+    "spending", "capital_limit", "cumulative_spending", "score_value", "ideal_score_value", "equity",
+    "objective", "portfolio_npv", "min_commitment", "max_commitment", "commitment",
+})
+#: report columns shown as a percentage
+SHARE_COLUMNS = frozenset({
+    "share", "share_of_commitments", "budget_use", "satisfaction", "equity_share", "jp_content",
+    "min_share", "max_share", "stake", "min_stake", "max_stake",
+})
+
+#: columns of each report table when it has no rows (the header is still written)
+KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Portfolio": ("rank", "project_id", "name", "sector", "stake", "start_year", "committed", "npv", "npv_full",
+                  "removal_cost", "risk", "esg_score", "us_approval", "jp_approval", "decision",
+                  "decision_reason"),
+    "Alternatives": ("portfolio", "objective", "gap", "added", "removed", "projects", "committed"),
+    "Rejected": ("project_id", "name", "sector", "capex", "npv", "reason", "break_even_npv", "decision"),
+    "Nations": ("nation", "score_value", "ideal_score_value", "satisfaction", "approved_projects",
+                "funded_projects_approved", "equity_share", "equity", "jp_content"),
+    "Capital": ("year", "spending", "capital_limit", "budget_use", "debt_drawn", "debt_limit",
+                "cumulative_spending"),
+    "Constraints": ("rule", "scope", "sense", "limit", "value", "slack", "binding", "holds", "unit"),
+}
+
+#: report columns added to the Sectors sheet -> the key of ``Report.sectors`` that fills it
+SECTOR_REPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("committed", "committed"),
+    ("share_of_commitments", "share"),
+    ("projects_funded", "projects_funded"),
+    ("candidates", "candidates"),
+    ("portfolio_npv", "npv"),
+)
+
+#: Summary items shown as money (when the objective is money) or as a percentage
+_SUMMARY_MONEY = {"commitments", "equity", "equity unused", "debt", "npv of portfolio", "price of agreement"}
+_SUMMARY_OBJECTIVE = {"objective value", "best bound"}
+
+_BAD_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+# --------------------------------------------------------------------------- public
+def write_report(report: Report, data: Pipeline, path: str | os.PathLike) -> None:
+    """Write the ranked-portfolio workbook to ``path`` atomically; raise OutputError on failure."""
+    write_atomic(path, lambda wb: _ReportWriter(wb, report, data).write())
+
+
+def write_atomic(path: str | os.PathLike, build: Callable[[Any], None]) -> None:
+    """Build an XlsxWriter workbook with ``build(workbook)`` and move it into place at ``path``.
+
+    The parent folder is created; the workbook goes to ``.<name>.<random>.tmp`` beside the
+    target and is renamed over it only when complete. On any error the temporary file is
+    removed and :class:`OutputError` is raised naming ``path``.
+    """
+    import xlsxwriter  # deferred: keeps `fundopt --help` fast
+
+    path = Path(path)
+    _prepare_folder(path)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        build(wb)
+        wb.close()
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _remove_quietly(tmp)
+        if isinstance(exc, OutputError) or not isinstance(exc, Exception):
+            raise
+        raise OutputError(_describe_failure(path, exc)) from exc
+
+
+# --------------------------------------------------------------------------- files
+def _prepare_folder(path: Path) -> None:
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), parent)
+        raise OutputError(f"cannot write {path}: {blocker} is a file, not a folder") from None
+    except PermissionError:
+        raise OutputError(f"cannot write {path}: permission denied creating the folder {parent}") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: could not create the folder {parent} "
+                          f"({exc.strerror or exc})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {path}: the folder {parent} is not writable (permission denied)")
+
+
+def _remove_quietly(tmp: Path) -> None:
+    try:
+        tmp.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError:  # pragma: no cover - nothing more can be done; the target is untouched
+        pass
+
+
+def _describe_failure(path: Path, exc: BaseException) -> str:
+    os_error = exc
+    # XlsxWriter wraps the OSError of the zip file in FileCreateError
+    while not isinstance(os_error, OSError) and os_error.args and isinstance(os_error.args[0], BaseException):
+        os_error = os_error.args[0]
+    if isinstance(os_error, OSError):
+        if isinstance(os_error, PermissionError) or os_error.errno in (errno.EACCES, errno.EPERM):
+            return (f"cannot write {path}: permission denied (the folder is not writable, "
+                    "or the file is open in another program)")
+        if os_error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"cannot write {path}: the disk is full"
+        if isinstance(os_error, IsADirectoryError):
+            return f"cannot write {path}: a folder of that name is in the way"
+        if os_error.errno == errno.EROFS:
+            return f"cannot write {path}: the file system is read-only"
+        return f"cannot write {path}: {os_error.strerror or os_error}"
+    return f"cannot write {path}: {type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------- cells
+class _CellWriter:
+    """Formats of one workbook and a type-keeping ``cell`` writer shared by report and template."""
+
+    def __init__(self, wb) -> None:
+        self.wb = wb
+        self.header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "valign": "top"})
+        self.money = wb.add_format({"num_format": MONEY_FORMAT})
+        self.share = wb.add_format({"num_format": SHARE_FORMAT})
+        self.gap = wb.add_format({"num_format": GAP_FORMAT})
+        self.date = wb.add_format({"num_format": DATE_FORMAT})
+        self.datetime = wb.add_format({"num_format": DATETIME_FORMAT})
+        self.time = wb.add_format({"num_format": TIME_FORMAT})
+        self.duration = wb.add_format({"num_format": DURATION_FORMAT})
+        self._titles: set[str] = set()
+
+    # one call per cell: the common types first
+    def cell(self, ws, r: int, c: int, v: Any, fmt=None) -> None:
+        t = type(v)
+        if t is str:
+            if v:
+                ws.write_string(r, c, v, fmt)
+        elif v is None:
+            return
+        elif t is float:
+            if math.isfinite(v):
+                ws.write_number(r, c, v, fmt)
+        elif t is int:
+            ws.write_number(r, c, v, fmt)
+        elif t is bool:
+            ws.write_boolean(r, c, v)
+        else:
+            self._other(ws, r, c, v, fmt)
+
+    def _other(self, ws, r: int, c: int, v: Any, fmt) -> None:
+        if isinstance(v, str):
+            ws.write_string(r, c, str(v), fmt)
+        elif isinstance(v, _dt.datetime):
+            plain = v.time() == _dt.time() and v.tzinfo is None
+            ws.write_datetime(r, c, v, self.date if plain else self.datetime)
+        elif isinstance(v, _dt.date):
+            ws.write_datetime(r, c, v, self.date)
+        elif isinstance(v, _dt.time):
+            ws.write_datetime(r, c, v, self.time)
+        elif isinstance(v, _dt.timedelta):
+            ws.write_datetime(r, c, v, self.duration)
+        elif isinstance(v, bool):
+            ws.write_boolean(r, c, bool(v))
+        elif isinstance(v, (numbers.Real, Decimal)):  # numpy numbers, Fraction, Decimal
+            f = float(v)
+            if math.isfinite(f):
+                ws.write_number(r, c, f, fmt)
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            text = ", ".join(str(x) for x in (sorted(v, key=str) if isinstance(v, (set, frozenset)) else v))
+            if text:
+                ws.write_string(r, c, text, fmt)
+        else:
+            ws.write_string(r, c, str(v), fmt)
+
+    def title(self, wanted: str) -> str:
+        """A sheet title Excel accepts: ≤ 31 characters, no []:*?/\\, unique ignoring case."""
+        base = _BAD_TITLE_CHARS.sub("_", str(wanted)).strip("'")[:MAX_TITLE] or "Sheet"
+        title, n = base, 2
+        while title.lower() in self._titles:
+            suffix = f" ({n})"
+            title = base[:MAX_TITLE - len(suffix)] + suffix
+            n += 1
+        self._titles.add(title.lower())
+        return title
+
+    def add_sheet(self, wanted: str):
+        return self.wb.add_worksheet(self.title(wanted))
+
+
+def display_width(v: Any, fmt_kind: str | None = None) -> int:
+    """Characters a value needs when shown (for column widths)."""
+    if v is None:
+        return 0
+    t = type(v)
+    if t is str:
+        return max(len(line) for line in v.split("\n")) if "\n" in v else len(v)
+    if t is bool:
+        return 5
+    if t in (int, float) or isinstance(v, numbers.Real):
+        f = float(v)
+        if not math.isfinite(f):
+            return 0
+        if fmt_kind == "money":
+            return len(f"{f:,.3f}")
+        if fmt_kind == "share":
+            return len(f"{f * 100:.1f}%")
+        return len(f"{v}") if t is int else len(f"{f:.10g}")
+    if isinstance(v, _dt.datetime):
+        return 19 if v.time() != _dt.time() else 10
+    if isinstance(v, _dt.date):
+        return 10
+    return min(len(str(v)), MAX_WIDTH)
+
+
+def _fit(width: int) -> float:
+    return float(min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
+
+
+def _column_kind(name: str) -> str | None:
+    key = str(name).strip().lower()
+    if key in MONEY_COLUMNS or key.startswith("debt_"):
+        return "money"
+    if key in SHARE_COLUMNS:
+        return "share"
+    return None
+
+
+# --------------------------------------------------------------------------- report
+class _ReportWriter(_CellWriter):
+    def __init__(self, wb, report: Report, data: Pipeline) -> None:
+        super().__init__(wb)
+        self.report = report
+        self.data = data
+        self.unit = data.fund.currency_unit
+        wb.set_properties({"title": "fundopt ranked portfolio",
+                           "subject": data.source.name if data.source else "",
+                           "comments": "Written by fundopt; the input sheets are carried over whole."})
+
+    def fmt(self, kind: str | None):
+        return {"money": self.money, "share": self.share, "gap": self.gap}.get(kind) if kind else None
+
+    # ---------------------------------------------------------------- sheets in order
+    def write(self) -> None:
+        r = self.report
+        carried = list(self.data.source.sheets) if self.data.source else []
+        sectors_input = next((s for s in carried if find_sheet(s.title) is SECTORS), None)
+        # report titles first, so a carried sheet can never take one
+        for name in ("Summary", "Portfolio", "Alternatives", "Rejected", "Nations", "Capital",
+                     "Constraints", "Run"):
+            self._titles.add(name.lower())
+        if sectors_input is None:
+            self._titles.add("sectors")
+
+        self._pairs(self._sheet("Summary"), r.summary, self._summary_format)
+        self._table(self._sheet("Portfolio"), "Portfolio", r.portfolio, freeze_cols=1)
+        self._table(self._sheet("Alternatives"), "Alternatives", r.alternatives)
+        self._table(self._sheet("Rejected"), "Rejected", r.rejected)
+        if sectors_input is None:
+            self._sectors_table(self._sheet("Sectors"))
+        else:
+            self._sectors_carried(self.add_sheet(sectors_input.title), sectors_input)
+        self._table(self._sheet("Nations"), "Nations", r.nations)
+        self._capital(self._sheet("Capital"))
+        self._table(self._sheet("Constraints"), "Constraints", r.constraints, row_formats=self._constraint_formats)
+        self._pairs(self._sheet("Run"), r.run)
+        for sheet in carried:
+            if sheet is sectors_input:
+                continue
+            self._carried(self.add_sheet(sheet.title), sheet)
+
+    def _sheet(self, title: str):
+        """A report sheet whose title was reserved in :meth:`write`."""
+        return self.wb.add_worksheet(title)
+
+    # ---------------------------------------------------------------- tables
+    def _header(self, ws, columns: Sequence[str], row: int = 0, first_col: int = 0) -> None:
+        for j, name in enumerate(columns):
+            ws.write_string(row, first_col + j, name, self.header)
+
+    def _check_size(self, sheet: str, rows: int, cols: int) -> None:
+        if rows > EXCEL_MAX_ROWS:
+            raise OutputError(f"the {sheet} sheet would need {rows:,} rows; Excel holds at most {EXCEL_MAX_ROWS:,}")
+        if cols > EXCEL_MAX_COLS:
+            raise OutputError(f"the {sheet} sheet would need {cols:,} columns; Excel holds at most "
+                              f"{EXCEL_MAX_COLS:,}")
+
+    def _table(self, ws, name: str, rows: list[dict], *, freeze_cols: int = 0,
+               row_formats: Callable[[dict], dict] | None = None) -> list[str]:
+        columns = _columns_of(rows, KNOWN_COLUMNS.get(name, ()))
+        self._check_size(ws.name, len(rows) + 1, len(columns))
+        kinds = [_column_kind(c) for c in columns]
+        fmts = [self.fmt(k) for k in kinds]
+        widths = [len(c) for c in columns]
+        self._header(ws, columns)
+        cell = self.cell
+        for i, row in enumerate(rows, 1):
+            get = row.get
+            override = row_formats(row) if row_formats else None
+            for j, key in enumerate(columns):
+                v = get(key)
+                if v is None:
+                    continue
+                fmt = override.get(key, fmts[j]) if override else fmts[j]
+                cell(ws, i, j, v, fmt)
+                if i <= WIDTH_SAMPLE_ROWS:
+                    w = display_width(v, kinds[j])
+                    if w > widths[j]:
+                        widths[j] = w
+        self._finish_table(ws, columns, widths, len(rows), freeze_cols)
+        return columns
+
+    def _finish_table(self, ws, columns: Sequence[str], widths: Sequence[int], nrows: int,
+                      freeze_cols: int = 0) -> None:
+        for j, w in enumerate(widths):
+            ws.set_column(j, j, _fit(w))
+        ws.freeze_panes(1, freeze_cols)
+        if columns:
+            ws.autofilter(0, 0, max(nrows, 1), len(columns) - 1)
+
+    def _pairs(self, ws, pairs: Iterable[tuple[str, Any]], fmt_of: Callable[[str, Any], Any] | None = None) -> None:
+        pairs = list(pairs)
+        self._header(ws, ("item", "value"))
+        widths = [4, 5]
+        for i, (label, value) in enumerate(pairs, 1):
+            self.cell(ws, i, 0, label)
+            self.cell(ws, i, 1, value, fmt_of(label, value) if fmt_of else None)
+            widths[0] = max(widths[0], display_width(label))
+            widths[1] = max(widths[1], display_width(value, "money" if fmt_of and fmt_of(label, value) is self.money
+                                                     else None))
+        ws.set_column(0, 0, _fit(widths[0]))
+        ws.set_column(1, 1, _fit(widths[1]))
+        ws.freeze_panes(1, 0)
+
+    def _summary_format(self, label: str, value: Any):
+        key = str(label).strip().lower()
+        if "satisfaction" in key or "share" in key:
+            return self.share
+        if "gap" in key:
+            return self.gap
+        if key in _SUMMARY_MONEY or key.startswith("debt"):
+            return self.money
+        if key in _SUMMARY_OBJECTIVE:
+            kind = next((v for k, v in self.report.summary if str(k).strip().lower() == "objective"), None)
+            return self.money if kind in (None, "npv") else None
+        return None
+
+    def _constraint_formats(self, row: dict) -> dict:
+        unit = row.get("unit")
+        if unit == "share":
+            kind = self.share
+        elif unit in (None, "", "projects", "count", "risk", "score"):
+            return {}
+        elif unit == self.unit:
+            kind = self.money
+        else:
+            return {}
+        return {"limit": kind, "value": kind, "slack": kind}
+
+    # ---------------------------------------------------------------- sectors
+    def _sector_rows(self) -> list[dict]:
+        out = []
+        for s in self.report.sectors:
+            rec = {"sector": s.get("sector")}
+            for name, key in SECTOR_REPORT_COLUMNS:
+                rec[name] = s.get(name, s.get(key))
+            out.append(rec)
+        return out
+
+    def _sectors_table(self, ws) -> None:
+        rows = self._sector_rows()
+        columns = ("sector", *(name for name, _ in SECTOR_REPORT_COLUMNS))
+        widths = [len(c) for c in columns]
+        kinds = [_column_kind(c) for c in columns]
+        self._header(ws, columns)
+        for i, row in enumerate(rows, 1):
+            for j, key in enumerate(columns):
+                v = row.get(key)
+                self.cell(ws, i, j, v, self.fmt(kinds[j]))
+                widths[j] = max(widths[j], display_width(v, kinds[j]))
+        self._finish_table(ws, columns, widths, len(rows))
+        if rows:
+            self._sector_chart(ws, first_row=1, last_row=len(rows), sector_col=0, committed_col=1,
+                               at_col=len(columns) + 1)
+
+    def _sectors_carried(self, ws, sheet: SourceSheet) -> None:
+        hdr = sheet.header_row - 1 if sheet.header_row else None
+        header = sheet.rows[hdr] if hdr is not None and hdr < len(sheet.rows) else None
+        sector_keys = SECTORS.column("sector").keys
+        sector_col = None
+        if header is not None:
+            sector_col = next((j for j, h in enumerate(header)
+                               if isinstance(h, str) and normalize(h) in sector_keys), None)
+        if header is None or sector_col is None:  # the reader would have refused this sheet
+            self._carried(ws, sheet)
+            return
+        # report columns: overwrite in place when present (an earlier output run again), else append
+        used = max((_last_filled(r) for r in sheet.rows), default=-1)
+        next_free = used + 1
+        positions: dict[str, int] = {}
+        for name, _ in SECTOR_REPORT_COLUMNS:
+            j = next((j for j, h in enumerate(header) if isinstance(h, str) and normalize(h) == normalize(name)), None)
+            if j is None:
+                j, next_free = next_free, next_free + 1
+            positions[name] = j
+        self._check_size(ws.name, len(sheet.rows), next_free)
+        widths = self._carried(ws, sheet, skip_cols=set(positions.values()))
+        for name, j in positions.items():
+            ws.write_string(hdr, j, name, self.header)
+        by_sector = {s["sector"]: s for s in self._sector_rows()}
+        sector_column = SECTORS.column("sector")
+        first = last = None
+        for i in range(hdr + 1, len(sheet.rows)):
+            row = sheet.rows[i]
+            cellv = row[sector_col] if sector_col < len(row) else None
+            key, err = coerce(cellv, sector_column)
+            rec = by_sector.get(key) if err is None and key is not None else None
+            if rec is None:
+                continue
+            first = i if first is None else first
+            last = i
+            for name, j in positions.items():
+                v = rec.get(name)
+                kind = _column_kind(name)
+                self.cell(ws, i, j, v, self.fmt(kind))
+                widths[j] = max(widths.get(j, 0), display_width(v, kind))
+        for name, j in positions.items():
+            widths[j] = max(widths.get(j, 0), len(name))
+        for j, w in widths.items():
+            ws.set_column(j, j, _fit(w))
+        if first is not None:
+            self._sector_chart(ws, first_row=first, last_row=last, sector_col=sector_col,
+                               committed_col=positions["committed"], at_col=next_free + 1, at_row=hdr)
+
+    def _sector_chart(self, ws, *, first_row: int, last_row: int, sector_col: int, committed_col: int,
+                      at_col: int, at_row: int = 0) -> None:
+        chart = self.wb.add_chart({"type": "column"})
+        chart.add_series({
+            "name": f"committed ({self.unit})",
+            "categories": [ws.name, first_row, sector_col, last_row, sector_col],
+            "values": [ws.name, first_row, committed_col, last_row, committed_col],
+            "fill": {"color": "#4472C4"},
+        })
+        chart.set_title({"name": "Commitments by sector"})
+        chart.set_y_axis({"name": self.unit, "num_format": "#,##0"})
+        chart.set_legend({"none": True})
+        ws.insert_chart(at_row, at_col, chart, {"x_scale": 1.4, "y_scale": 1.2})
+
+    # ---------------------------------------------------------------- capital
+    def _capital(self, ws) -> None:
+        rows = self.report.capital
+        columns = self._table(ws, "Capital", rows)
+        if not rows or "year" not in columns or "spending" not in columns:
+            return
+        n, year, spend = len(rows), columns.index("year"), columns.index("spending")
+        chart = self.wb.add_chart({"type": "column"})
+        chart.add_series({
+            "name": f"spending ({self.unit})",
+            "categories": [ws.name, 1, year, n, year],
+            "values": [ws.name, 1, spend, n, spend],
+            "fill": {"color": "#4472C4"},
+        })
+        if "capital_limit" in columns and any(r.get("capital_limit") is not None for r in rows):
+            lim = columns.index("capital_limit")
+            line = self.wb.add_chart({"type": "line"})
+            line.add_series({
+                "name": "capital_limit",
+                "categories": [ws.name, 1, year, n, year],
+                "values": [ws.name, 1, lim, n, lim],
+                "line": {"color": "#C00000", "width": 2.25},
+                "marker": {"type": "diamond"},
+            })
+            chart.combine(line)
+        chart.set_title({"name": "Spending by year"})
+        chart.set_x_axis({"name": "year"})
+        chart.set_y_axis({"name": self.unit, "num_format": "#,##0"})
+        chart.set_legend({"position": "bottom"})
+        ws.insert_chart(0, len(columns) + 1, chart, {"x_scale": 1.4, "y_scale": 1.2})
+
+    # ---------------------------------------------------------------- carried input sheets
+    def _carried(self, ws, sheet: SourceSheet, skip_cols: set[int] | None = None) -> dict[int, int]:
+        """Write an input sheet cell by cell, types kept; return measured column widths."""
+        rows = sheet.rows
+        ncols = max((len(r) for r in rows), default=0)
+        self._check_size(ws.name, len(rows), ncols)
+        hdr = sheet.header_row - 1 if sheet.header_row else None
+        header = rows[hdr] if hdr is not None and hdr < len(rows) else None
+        fmts = _carried_formats(find_sheet(sheet.title), header, self)
+        nf = len(fmts)
+        widths: dict[int, int] = {}
+        cell = self.cell
+        skip = skip_cols or set()
+        body_seen = 0
+        for i, row in enumerate(rows):
+            if i == hdr:
+                for j, v in enumerate(row):
+                    if v is None or j in skip:
+                        continue
+                    if isinstance(v, str):
+                        ws.write_string(i, j, v, self.header)
+                    else:
+                        cell(ws, i, j, v, self.header)
+                    w = display_width(v)
+                    if w > widths.get(j, 0):
+                        widths[j] = w
+                continue
+            measure = body_seen < WIDTH_SAMPLE_ROWS and (hdr is None or i > hdr)
+            body_seen += 1 if measure else 0
+            for j, v in enumerate(row):
+                if v is None or (skip and j in skip):
+                    continue
+                cell(ws, i, j, v, fmts[j] if j < nf else None)
+                if measure:
+                    w = display_width(v, "money" if j < nf and fmts[j] is self.money else None)
+                    if w > widths.get(j, 0):
+                        widths[j] = w
+        for j, w in widths.items():
+            ws.set_column(j, j, _fit(w))
+        if hdr is not None:
+            ws.freeze_panes(hdr + 1, 0)
+        return widths
+
+
+def _last_filled(row: Sequence[Any]) -> int:
+    for j in range(len(row) - 1, -1, -1):
+        v = row[j]
+        if v is not None and not (isinstance(v, str) and not v.strip()):
+            return j
+    return -1
+
+
+def _columns_of(rows: list[dict], known: Sequence[str]) -> list[str]:
+    """The dict keys in first-seen order (the known list when there are no rows)."""
+    if not rows:
+        return list(known)
+    seen: dict[str, None] = {}
+    first_keys = None
+    for row in rows:
+        keys = tuple(row)
+        if keys == first_keys:  # the usual case: every row has the same keys
+            continue
+        first_keys = first_keys or keys
+        seen.update(dict.fromkeys(keys))
+    return [str(k) for k in seen]
+
+
+def _carried_formats(schema: Sheet | None, header: Sequence[Any] | None, cw: _CellWriter) -> list:
+    """Per column of a carried input sheet: money / share display formats from the schema types."""
+    if schema is None or header is None or schema.kind != "table":
+        return []
+    by_key = {k: c for c in schema.columns for k in c.keys}
+    out = []
+    for h in header:
+        fmt = None
+        if isinstance(h, str) and h.strip():
+            key = normalize(h)
+            col = by_key.get(key)
+            if col is not None:
+                fmt = cw.money if col.type == "money" else cw.share if col.type == "share" else None
+            elif schema is CAPEX_SCHEDULE and SCHEDULE_COLUMN.match(key):
+                fmt = cw.money
+        out.append(fmt)
+    return out

@@ -1,0 +1,316 @@
+"""The ranked-portfolio workbook (SPEC §4), written from a real run and read back with openpyxl."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import os
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from optimizer.errors import OutputError
+from optimizer.report import Report
+from optimizer.runner import run_workbook, solve_pipeline
+from optimizer.workbook.validate import read_pipeline
+from optimizer.workbook.writer import KNOWN_COLUMNS, write_report
+
+REPORT_SHEETS = ["Summary", "Portfolio", "Alternatives", "Rejected", "Sectors", "Nations", "Capital",
+                 "Constraints", "Run"]
+SECTOR_REPORT = ["committed", "share_of_commitments", "projects_funded", "candidates", "portfolio_npv"]
+
+NOTES = {"P1": "=1+1", "P2": "+cmd", "P3": "-x", "P4": "@SUM(A1)"}
+HYPERLINK = '=HYPERLINK("x")'
+PROJECTS = [
+    # id, name, sector, capex, npv, us, jp
+    ("P1", "Alpha", "AI", 40, 10, "yes", "yes"),
+    ("P2", "Beta", "Energy", 30, 9, "yes", "yes"),
+    ("P3", "-rejected on purpose", "Energy", 50, 8, "yes", "yes"),
+    ("P4", HYPERLINK, "AI", 20, 1, "yes", "yes"),
+    ("P5", "Gamma", "AI", 10, 5, "yes", "pending"),
+]
+#: equity 100: P1 + P2 + P4 (capex 90, NPV 20) is the unique optimum; P5 lacks Japan's approval
+OPTIMUM = {"P1", "P2", "P4"}
+REVIEWED = dt.datetime(2026, 3, 31)
+
+
+def make_input(path: Path, *, sectors: bool = True) -> Path:
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
+    ws = wb.add_worksheet("Projects")
+    ws.write_string(0, 0, "Candidate pipeline (title block above the header)")
+    header = ["project_id", "name", "sector", "capex", "npv", "us_approval", "jp_approval", "notes", "reviewed"]
+    for j, h in enumerate(header):
+        ws.write_string(2, j, h)
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for i, (pid, name, sector, capex, npv, us, jp) in enumerate(PROJECTS, 3):
+        for j, v in enumerate((pid, name, sector)):
+            ws.write_string(i, j, v)
+        ws.write_number(i, 3, capex)
+        ws.write_number(i, 4, npv)
+        ws.write_string(i, 5, us)
+        ws.write_string(i, 6, jp)
+        if pid in NOTES:
+            ws.write_string(i, 7, NOTES[pid])
+        ws.write_datetime(i, 8, REVIEWED, date)
+    fund = wb.add_worksheet("Fund")
+    for i, row in enumerate([("parameter", "value"), ("equity_capital", 100), ("planning_start", 2027),
+                             ("horizon_years", 5)]):
+        fund.write_row(i, 0, row)
+    if sectors:
+        sec = wb.add_worksheet("Sectors")
+        for i, row in enumerate([("sector", "max_share"), ("AI", 0.9), ("Energy", 0.9)]):
+            sec.write_row(i, 0, row)
+    budget = wb.add_worksheet("Budget")
+    for i, row in enumerate([("year", "capital_limit"), (2027, 100), (2028, 100)]):
+        budget.write_row(i, 0, row)
+    notes = wb.add_worksheet("Notes")
+    notes.write_string(0, 0, "=SUM(1)")
+    notes.write_number(1, 0, 42)
+    wb.close()
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def header(ws) -> list:
+    return [c.value for c in next(ws.iter_rows(min_row=1, max_row=1))]
+
+
+def column(ws, name: str, header_row: int = 1) -> dict:
+    """First-column value -> the cell of column ``name``, below ``header_row``."""
+    names = [c.value for c in ws[header_row]]
+    j = names.index(name)
+    return {row[0].value: row[j] for row in ws.iter_rows(min_row=header_row + 1) if row[0].value is not None}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    src = make_input(folder / "pipeline.xlsx")
+    before = sha256(src)
+    out = folder / "nested" / "out.xlsx"
+    result = run_workbook(src, out)
+    return {"src": src, "out": out, "before": before, "result": result,
+            "wb": openpyxl.load_workbook(out, data_only=False)}
+
+
+# --------------------------------------------------------------------------- sheets
+def test_every_report_sheet_then_the_input_sheets(run):
+    assert run["result"].output == run["out"]
+    assert set(run["result"].report.selected) == OPTIMUM
+    assert run["wb"].sheetnames == REPORT_SHEETS + ["Projects", "Fund", "Budget", "Notes"]
+
+
+def test_report_headers_are_in_row_1(run):
+    wb = run["wb"]
+    assert header(wb["Summary"]) == ["item", "value"]
+    assert header(wb["Run"]) == ["item", "value"]
+    assert header(wb["Portfolio"]) == list(KNOWN_COLUMNS["Portfolio"])
+    for name in ("Alternatives", "Rejected", "Nations", "Capital", "Constraints"):
+        rows = getattr(run["result"].report, name.lower())
+        assert header(wb[name]) == list(rows[0]), name
+    assert header(wb["Sectors"]) == ["sector", "max_share", *SECTOR_REPORT]
+
+
+def test_tables_hold_the_report(run):
+    wb, report = run["wb"], run["result"].report
+    portfolio = column(wb["Portfolio"], "project_id")
+    assert [c.value for c in portfolio.values()] == [r["project_id"] for r in report.portfolio]
+    assert {c.value for c in column(wb["Rejected"], "project_id").values()} == {"P3", "P5"}
+    summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(min_row=2, values_only=True)}
+    assert summary["objective value"] == pytest.approx(20.0)
+    assert summary["status"] == "optimal"
+    run_items = {row[0]: row[1] for row in wb["Run"].iter_rows(min_row=2, values_only=True)}
+    assert run_items["input SHA-256"] == run["before"]
+    assert run_items["input file"] == "pipeline.xlsx"
+
+
+def test_sectors_is_the_input_sheet_with_report_columns(run):
+    ws = run["wb"]["Sectors"]
+    committed = {k: c.value for k, c in column(ws, "committed").items()}
+    assert committed == {"AI": pytest.approx(60.0), "Energy": pytest.approx(30.0)}
+    share = column(ws, "share_of_commitments")
+    assert share["AI"].value == pytest.approx(60 / 90)
+    assert share["AI"].number_format == "0.0%"
+    assert {k: c.value for k, c in column(ws, "projects_funded").items()} == {"AI": 2, "Energy": 1}
+    assert {k: c.value for k, c in column(ws, "candidates").items()} == {"AI": 3, "Energy": 2}
+    assert {k: c.value for k, c in column(ws, "max_share").items()} == {"AI": 0.9, "Energy": 0.9}
+
+
+def test_formats_and_frozen_headers(run):
+    wb = run["wb"]
+    ws = wb["Portfolio"]
+    names = header(ws)
+    first = {n: ws.cell(2, names.index(n) + 1) for n in names}
+    assert first["committed"].number_format == "#,##0.000"
+    assert first["npv"].number_format == "#,##0.000"
+    assert first["stake"].number_format == "0.0%"
+    assert ws.freeze_panes == "B2"
+    assert all(c.font.b for c in ws[1])
+    assert wb["Summary"].freeze_panes == "A2"
+    assert wb["Projects"].freeze_panes == "A4"  # below the carried header in row 3
+    assert wb["Capital"].freeze_panes == "A2"
+
+
+# --------------------------------------------------------------------------- text stays text
+def test_formula_like_text_is_written_as_text(run):
+    wb = run["wb"]
+    notes = column(wb["Projects"], "notes", header_row=3)
+    for pid, text in NOTES.items():
+        assert notes[pid].data_type == "s" and notes[pid].value == text
+    names = column(wb["Projects"], "name", header_row=3)
+    assert names["P4"].data_type == "s" and names["P4"].value == HYPERLINK
+    portfolio = {c.value: c for c in column(wb["Portfolio"], "name").values()}
+    assert portfolio[HYPERLINK].data_type == "s"
+    rejected = {c.value: c for c in column(wb["Rejected"], "name").values()}
+    assert rejected["-rejected on purpose"].data_type == "s"
+    assert wb["Notes"]["A1"].data_type == "s" and wb["Notes"]["A1"].value == "=SUM(1)"
+    with zipfile.ZipFile(run["out"]) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sheets and not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in sheets)
+
+
+def test_carried_sheets_keep_types(run):
+    ws = run["wb"]["Projects"]
+    assert ws["A1"].value == "Candidate pipeline (title block above the header)"
+    reviewed = column(ws, "reviewed", header_row=3)["P1"]
+    assert reviewed.is_date and reviewed.value == REVIEWED
+    capex = column(ws, "capex", header_row=3)["P3"]
+    assert capex.data_type == "n" and capex.value == 50
+    assert run["wb"]["Notes"]["A2"].value == 42
+
+
+def test_charts_are_native(run):
+    with zipfile.ZipFile(run["out"]) as z:
+        names = set(z.namelist())
+        assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= names
+        sectors, capital = z.read("xl/charts/chart1.xml").decode(), z.read("xl/charts/chart2.xml").decode()
+    assert "barChart" in sectors and "Sectors!" in sectors
+    assert "barChart" in capital and "lineChart" in capital and "Capital!" in capital
+
+
+def test_input_is_not_modified(run):
+    assert sha256(run["src"]) == run["before"]
+
+
+def test_no_temporary_files_left(run):
+    assert [p.name for p in run["out"].parent.iterdir()] == ["out.xlsx"]
+
+
+# --------------------------------------------------------------------------- round trip
+def test_the_output_is_a_valid_input_with_the_same_projects(run, tmp_path):
+    again = read_pipeline(run["out"])
+    first = run["result"].data
+    assert again.ids == first.ids
+    assert [(p.capex, p.npv, p.sector, p.name) for p in again.projects] == \
+        [(p.capex, p.npv, p.sector, p.name) for p in first.projects]
+    assert again.sectors == first.sectors
+    assert again.budget == first.budget
+    assert again.fund == first.fund
+    _, report = solve_pipeline(again)
+    assert set(report.selected) == OPTIMUM
+    # running the output again overwrites the Sectors report columns instead of adding more
+    second = run_workbook(run["out"], tmp_path / "second.xlsx")
+    ws = openpyxl.load_workbook(second.output)["Sectors"]
+    assert header(ws) == ["sector", "max_share", *SECTOR_REPORT]
+    assert openpyxl.load_workbook(second.output).sheetnames == \
+        REPORT_SHEETS + ["Projects", "Fund", "Budget", "Notes"]
+
+
+def test_without_a_sectors_input_sheet(tmp_path):
+    src = make_input(tmp_path / "in.xlsx", sectors=False)
+    result = run_workbook(src, tmp_path / "out.xlsx")
+    wb = openpyxl.load_workbook(result.output)
+    assert wb.sheetnames == REPORT_SHEETS + ["Projects", "Fund", "Budget", "Notes"]
+    ws = wb["Sectors"]
+    assert header(ws) == ["sector", *SECTOR_REPORT]
+    assert {k: c.value for k, c in column(ws, "committed").items()} == \
+        {"AI": pytest.approx(60.0), "Energy": pytest.approx(30.0)}
+    with zipfile.ZipFile(result.output) as z:
+        assert "xl/charts/chart1.xml" in z.namelist()
+    again = read_pipeline(result.output)
+    assert {s.sector for s in again.sectors} == {"AI", "Energy"}
+    assert all(s.min_share is None and s.max_share is None and s.min_projects is None
+               and s.max_projects is None for s in again.sectors)
+    _, report = solve_pipeline(again)
+    assert set(report.selected) == OPTIMUM
+
+
+# --------------------------------------------------------------------------- edge cases
+def test_empty_tables_and_non_finite_numbers(tmp_path):
+    data = read_pipeline(make_input(tmp_path / "in.xlsx"))
+    report = Report("optimal", 0.0, 0.0, 0.0, [],
+                    summary=[("status", "optimal"), ("objective value", float("nan")), ("best bound", math.inf)],
+                    rejected=[{"project_id": "P1", "name": "=cmd|' /C calc'!A0", "npv": float("-inf"),
+                               "capex": 40.0, "reason": "crowded out", "break_even_npv": None}],
+                    run=[("option: list", ["a", "b"]), ("time: read (s)", 0.5)])
+    out = tmp_path / "out.xlsx"
+    write_report(report, data, out)
+    wb = openpyxl.load_workbook(out)
+    assert wb["Portfolio"].max_row == 1 and header(wb["Portfolio"]) == list(KNOWN_COLUMNS["Portfolio"])
+    assert header(wb["Constraints"]) == list(KNOWN_COLUMNS["Constraints"])
+    summary = {r[0].value: r[1] for r in wb["Summary"].iter_rows(min_row=2)}
+    assert summary["objective value"].value is None and summary["best bound"].value is None
+    rejected = column(wb["Rejected"], "npv")
+    assert rejected["P1"].value is None
+    assert column(wb["Rejected"], "name")["P1"].data_type == "s"
+    run_items = {r[0]: r[1] for r in wb["Run"].iter_rows(min_row=2, values_only=True)}
+    assert run_items["option: list"] == "a, b"
+    # no rows in report.sectors: the Sectors sheet is the input one, without report values
+    assert header(wb["Sectors"]) == ["sector", "max_share", *SECTOR_REPORT]
+
+
+def test_an_existing_output_is_replaced(tmp_path, run):
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(b"an old, broken file")
+    write_report(run["result"].report, run["result"].data, out)
+    assert openpyxl.load_workbook(out).sheetnames[0] == "Summary"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx"]
+
+
+def test_folder_that_is_a_file_raises_output_error(tmp_path, run):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    target = blocker / "out.xlsx"
+    with pytest.raises(OutputError) as err:
+        write_report(run["result"].report, run["result"].data, target)
+    assert str(target) in str(err.value) and "afile" in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_target_that_is_a_folder_raises_and_leaves_no_temporary_file(tmp_path, run):
+    target = tmp_path / "out.xlsx"
+    target.mkdir()
+    (target / "keep.txt").write_text("x")
+    with pytest.raises(OutputError) as err:
+        write_report(run["result"].report, run["result"].data, target)
+    assert str(target) in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx"]
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+
+
+def test_runner_failed_write_raises_output_error(tmp_path, run):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputError):
+        run_workbook(run["src"], tmp_path / "afile" / "out.xlsx")
+    assert sha256(run["src"]) == run["before"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_folder_raises_output_error(tmp_path, run):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="permission denied|not writable"):
+            write_report(run["result"].report, run["result"].data, folder / "out.xlsx")
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o700)
