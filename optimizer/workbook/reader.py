@@ -53,6 +53,9 @@ class RawWorkbook:
     tables: dict[str, RawTable]
     carried: list[SourceSheet]
     problems: list[Problem]
+    #: decisions typed on an earlier output's Portfolio / Rejected sheets:
+    #: (sheet title, Excel row, project_id, decision cell, decision the row was written with)
+    decision_edits: list[tuple[str, int, object, object, object]] = field(default_factory=list)
 
 
 def sha256_of(path: Path) -> str:
@@ -110,6 +113,28 @@ def _find_header(rows: list[tuple], sheet: Sheet) -> int | None:
     return None if best is None else best[1]
 
 
+DECISION_SHEETS = {normalize("Portfolio"), normalize("Rejected")}
+
+
+def _decision_edits(ws) -> list[tuple]:
+    """Rows of a report sheet whose header (row 1) has project_id, decision and decision_as_written."""
+    out = []
+    header: dict[str, int] | None = None
+    for n, row in enumerate(ws.iter_rows(values_only=True), 1):
+        if header is None:
+            header = {normalize(v): j for j, v in enumerate(row) if isinstance(v, str)}
+            if not {"projectid", "decision", "decisionaswritten"} <= header.keys():
+                return []
+            continue
+        cells = [row[header[k]] if header[k] < len(row) else None
+                 for k in ("projectid", "decision", "decisionaswritten")]
+        if not is_blank(cells[0]):
+            out.append((ws.title, n, *cells))
+        if n >= MAX_ROWS:
+            break
+    return out
+
+
 def _find_param_header(rows: list[tuple]) -> int | None:
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         keys = [normalize(v) if isinstance(v, str) else "" for v in row]
@@ -131,12 +156,15 @@ def read_raw(path: str | os.PathLike) -> RawWorkbook:
         raise InputError([Problem(path.name, None, None, None,
                                   f"could not be opened as an Excel workbook ({type(exc).__name__}: {exc})")]) from None
     problems: list[Problem] = []
+    decision_edits: list = []
     tables: dict[str, RawTable] = {}
     carried: list[SourceSheet] = []
     try:
         for ws in wb.worksheets:
             schema = find_sheet(ws.title)
             if schema is None and normalize(ws.title) in REPORT_SHEETS:
+                if normalize(ws.title) in DECISION_SHEETS:
+                    decision_edits.extend(_decision_edits(ws))
                 continue
             rows: list[tuple] = []
             for n, row in enumerate(ws.iter_rows(values_only=True)):
@@ -160,7 +188,7 @@ def read_raw(path: str | os.PathLike) -> RawWorkbook:
             tables[schema.name] = _raw_table(schema, ws.title, rows, header, problems)
     finally:
         wb.close()
-    return RawWorkbook(path.name, digest, tables, carried, problems)
+    return RawWorkbook(path.name, digest, tables, carried, problems, decision_edits)
 
 
 def _raw_table(schema: Sheet, title: str, rows: list[tuple], header: int | None,

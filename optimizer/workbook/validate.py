@@ -537,23 +537,63 @@ def _cross_checks(pipeline: Pipeline, tables: dict[str, RawTable], problems: lis
                                     f"sector {sector} is not on the Sectors sheet" + _suggest(sector, listed)))
 
 
+def _apply_decision_edits(projects: list[Project], edits, problems: list[Problem]) -> list[Project]:
+    """The round trip: a decision changed on an output's Portfolio or Rejected sheet wins.
+
+    Each such row carries, hidden, the decision it was written with. Where the visible
+    decision differs from it, the analyst edited it there, and it replaces the Projects
+    sheet's; where the Projects sheet was also changed to something else, the two edits
+    conflict and the analyst is asked to pick one.
+    """
+    if not edits:
+        return projects
+    decision = PROJECTS.column("decision")
+    by_id = {p.project_id: i for i, p in enumerate(projects)}
+    out = list(projects)
+    for sheet, row, pid_cell, cell, written_cell in edits:
+        pid, _ = coerce(pid_cell, PROJECTS.column("project_id"))
+        if pid not in by_id:
+            continue
+        value, err = coerce(cell, decision)
+        if err:
+            problems.append(Problem(sheet, row, "decision", cell, f"decision {err}"))
+            continue
+        value = value or "auto"
+        written = coerce(written_cell, decision)[0] or "auto"
+        if value == written:
+            continue
+        p = out[by_id[pid]]
+        if p.decision not in (written, value):
+            problems.append(Problem(sheet, row, "decision", cell,
+                                    f"decision of {pid} was changed here to '{value}' and on the Projects sheet "
+                                    f"(row {p.row}) to '{p.decision}'; keep one of the two"))
+            continue
+        out[by_id[pid]] = replace(p, decision=value,
+                                  decision_reason=p.decision_reason or f"set on the {sheet} sheet, row {row}")
+    return out
+
+
 def build_pipeline(raw: RawWorkbook) -> tuple[Pipeline, list[Problem]]:
     problems = list(raw.problems)
     t = raw.tables
     fund = _fund(t.get("Fund"), problems)
     schedules = _schedules(t.get("CapexSchedule"), problems)
     projects = _projects(t.get("Projects"), schedules, fund, problems, t.get("CapexSchedule"))
+    projects = _apply_decision_edits(projects, raw.decision_edits, problems)
     ids = {p.project_id for p in projects}
+    used_sectors = {p.sector for p in projects}
     if t.get("Projects") is not None:
-        # ids of rows that failed other checks still exist for the rules' sake
+        # ids and sectors of rows that failed other checks still exist for the rules' and scenarios' sake
         for _, rec in _records(t["Projects"], []):
             if _ok(rec, "project_id"):
                 ids.add(rec["project_id"])
+            if _ok(rec, "sector"):
+                used_sectors.add(rec["sector"])
     sectors = _sectors(t.get("Sectors"), problems)
     budget = _budget(t.get("Budget"), problems)
     investors = _investors(t.get("Investors"), problems)
     rules = _rules(t.get("Rules"), ids, problems)
-    scenarios = _scenarios(t.get("Scenarios"), {p.sector for p in projects}, problems)
+    scenarios = _scenarios(t.get("Scenarios"), used_sectors, problems)
     ptable = t.get("Projects")
     approvals = tuple(n for n, c in (("US", "us_approval"), ("JP", "jp_approval"))
                       if ptable is not None and c in ptable.columns)

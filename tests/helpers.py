@@ -1,0 +1,83 @@
+"""Writing small input workbooks for tests, with real .xlsx files (XlsxWriter)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import xlsxwriter
+
+PROJECT_COLUMNS = ("project_id", "name", "sector", "capex", "npv")
+
+
+def write_sheet(wb, title: str, header: Sequence[str] | None, rows: Iterable[Sequence[Any]],
+                title_rows: Sequence[Sequence[Any]] = ()) -> None:
+    ws = wb.add_worksheet(title)
+    r = 0
+    for tr in title_rows:
+        _write_row(ws, r, tr)
+        r += 1
+    if header is not None:
+        _write_row(ws, r, header)
+        r += 1
+    for row in rows:
+        _write_row(ws, r, row)
+        r += 1
+
+
+def _write_row(ws, r: int, values: Sequence[Any]) -> None:
+    for c, v in enumerate(values):
+        if v is None:
+            continue
+        if isinstance(v, str):
+            ws.write_string(r, c, v)
+        elif isinstance(v, bool):
+            ws.write_boolean(r, c, v)
+        elif isinstance(v, (dt.date, dt.datetime)):
+            ws.write_datetime(r, c, v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day))
+        else:
+            ws.write_number(r, c, v)
+
+
+def project_rows(projects: Sequence[dict], columns: Sequence[str] | None = None) -> tuple[list[str], list[list]]:
+    """Dict rows -> (header, rows); the header is the union of keys, in first-seen order."""
+    if columns is None:
+        columns = list(PROJECT_COLUMNS)
+        for p in projects:
+            for k in p:
+                if k not in columns:
+                    columns.append(k)
+    return list(columns), [[p.get(c) for c in columns] for p in projects]
+
+
+def make_workbook(path: Path, projects: Sequence[dict], *, fund: dict | None = None,
+                  sectors: Sequence[dict] | None = None, budget: Sequence[dict] | None = None,
+                  rules: Sequence[dict] | None = None, schedule: dict[str, Sequence[float]] | None = None,
+                  investors: Sequence[dict] | None = None, scenarios: Sequence[dict] | None = None,
+                  extra_sheets: dict[str, tuple[Sequence[str], Sequence[Sequence[Any]]]] | None = None,
+                  title_rows: Sequence[Sequence[Any]] = ()) -> Path:
+    """Write a pipeline workbook; every project dict needs at least PROJECT_COLUMNS (unless testing errors).
+
+    ``fund`` defaults to planning_start 2027 so that results do not depend on today's date.
+    """
+    path = Path(path)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                         "strings_to_urls": False})
+    header, rows = project_rows(projects)
+    write_sheet(wb, "Projects", header, rows, title_rows)
+    fund = {"planning_start": 2027, **(fund or {})}
+    write_sheet(wb, "Fund", ["parameter", "value"], [[k, v] for k, v in fund.items()])
+    if schedule:
+        width = max(len(v) for v in schedule.values())
+        write_sheet(wb, "CapexSchedule", ["project_id"] + [f"Y{i + 1}" for i in range(width)],
+                    [[pid, *amounts] for pid, amounts in schedule.items()])
+    for title, table in (("Sectors", sectors), ("Budget", budget), ("Rules", rules), ("Investors", investors),
+                         ("Scenarios", scenarios)):
+        if table:
+            h, r = project_rows(table, columns=list(dict.fromkeys(k for row in table for k in row)))
+            write_sheet(wb, title, h, r)
+    for title, (h, r) in (extra_sheets or {}).items():
+        write_sheet(wb, title, h, r)
+    wb.close()
+    return path
