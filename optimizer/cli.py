@@ -184,11 +184,18 @@ def _print_run(con, result) -> None:
     con.print(f"[bold green]{rep.status}[/]: objective {rep.objective:,.4f} {unit}{gap}; "
               f"{len(rep.selected)} of {len(result.data.projects)} projects funded")
     table = Table(title="Portfolio (top 15)", show_lines=False)
-    for col in ("rank", "project", "sector", "stake", "start", "committed", "npv"):
-        table.add_column(col, justify="right" if col not in ("project", "sector") else "left")
+    wide = con.width >= 100
+    cols = ("rank", "project", "name", "sector", "stake", "start", "committed", "npv")
+    for col in cols if wide else tuple(c for c in cols if c != "name"):
+        left = col in ("project", "name", "sector")
+        widths = {"rank": 4, "project": 7, "stake": 5, "start": 5, "committed": 9, "npv": 7}
+        table.add_column(col, justify="left" if left else "right", no_wrap=True, overflow="ellipsis",
+                         min_width=widths.get(col), max_width=14 if col == "sector" else None,
+                         ratio=1 if col == "name" else None)
     for r in rep.portfolio[:15]:
-        table.add_row(str(r["rank"]), f"{r['project_id']} {r['name']}"[:48], r["sector"], f"{r['stake']:.0%}",
-                      str(r["start_year"]), f"{r['committed']:,.2f}", f"{r['npv']:,.2f}")
+        cells = [str(r["rank"]), r["project_id"], r["name"], r["sector"], f"{r['stake']:.0%}",
+                 str(r["start_year"]), f"{r['committed']:,.2f}", f"{r['npv']:,.2f}"]
+        table.add_row(*(cells if wide else cells[:2] + cells[3:]))
     con.print(table)
     if result.verify_problems is not None:
         con.print("Invariant check: every active rule holds in the output workbook.")

@@ -190,7 +190,7 @@ def build_report(data: Pipeline, outcome: Outcome, *, timings: dict[str, float] 
                      "npv": npv_value(data, p, c), "npv_full": p.npv, "removal_cost": None,
                      "risk": p.risk, "esg_score": p.esg_score, "us_approval": p.us_approval,
                      "jp_approval": p.jp_approval, "decision": p.decision,
-                     "decision_reason": p.decision_reason})
+                     "decision_reason": p.decision_reason, "decision_as_written": p.decision})
     rows.sort(key=lambda r: (-r["npv"], r["project_id"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
@@ -205,7 +205,8 @@ def build_report(data: Pipeline, outcome: Outcome, *, timings: dict[str, float] 
             continue
         rep.rejected.append({"project_id": p.project_id, "name": p.name, "sector": p.sector,
                              "capex": p.capex, "npv": p.npv, "reason": rejection_reason(data, p, choices),
-                             "break_even_npv": None, "decision": p.decision})
+                             "break_even_npv": None, "decision": p.decision,
+                             "decision_as_written": p.decision})
 
     sector_names = list(dict.fromkeys([s.sector for s in data.sectors] + [p.sector for p in data.projects]))
     for name in sector_names:

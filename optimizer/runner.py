@@ -67,6 +67,7 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
                               options={"time_limit_s": settings.time_limit_s, "mip_gap": settings.mip_gap,
                                        "objective": data.fund.objective,
                                        "approval_rule": data.fund.approval_rule})
+    report.run.append(("time: report (s)", round(timings.phases["report"], 4)))
     return outcome, report
 
 

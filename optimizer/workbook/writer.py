@@ -43,7 +43,7 @@ from ..data import Pipeline, SourceSheet
 from ..errors import OutputError
 from ..report import Report
 from .coerce import coerce
-from .schema import CAPEX_SCHEDULE, SCHEDULE_COLUMN, SECTORS, Sheet, find_sheet, normalize
+from .schema import CAPEX_SCHEDULE, PROJECTS, SCHEDULE_COLUMN, SECTORS, Sheet, find_sheet, normalize
 
 WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,
@@ -86,9 +86,10 @@ SHARE_COLUMNS = frozenset({
 KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "Portfolio": ("rank", "project_id", "name", "sector", "stake", "start_year", "committed", "npv", "npv_full",
                   "removal_cost", "risk", "esg_score", "us_approval", "jp_approval", "decision",
-                  "decision_reason"),
+                  "decision_reason", "decision_as_written"),
     "Alternatives": ("portfolio", "objective", "gap", "added", "removed", "projects", "committed"),
-    "Rejected": ("project_id", "name", "sector", "capex", "npv", "reason", "break_even_npv", "decision"),
+    "Rejected": ("project_id", "name", "sector", "capex", "npv", "reason", "break_even_npv", "decision",
+                 "decision_as_written"),
     "Nations": ("nation", "score_value", "ideal_score_value", "satisfaction", "approved_projects",
                 "funded_projects_approved", "equity_share", "equity", "jp_content"),
     "Capital": ("year", "spending", "capital_limit", "budget_use", "debt_drawn", "debt_limit",
@@ -113,6 +114,11 @@ _BAD_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 # --------------------------------------------------------------------------- public
+#: bookkeeping columns kept out of sight: the decision each row was written with, so that a
+#: decision edited on Portfolio or Rejected can be told apart from one edited on Projects
+HIDDEN_COLUMNS = frozenset({"decision_as_written"})
+
+
 def write_report(report: Report, data: Pipeline, path: str | os.PathLike) -> None:
     """Write the ranked-portfolio workbook to ``path`` atomically; raise OutputError on failure."""
     write_atomic(path, lambda wb: _ReportWriter(wb, report, data).write())
@@ -340,6 +346,8 @@ class _ReportWriter(_CellWriter):
         for sheet in carried:
             if sheet is sectors_input:
                 continue
+            if find_sheet(sheet.title) is PROJECTS:
+                sheet = with_decisions(sheet, self.data)
             self._carried(self.add_sheet(sheet.title), sheet)
 
     def _sheet(self, title: str):
@@ -386,7 +394,8 @@ class _ReportWriter(_CellWriter):
     def _finish_table(self, ws, columns: Sequence[str], widths: Sequence[int], nrows: int,
                       freeze_cols: int = 0) -> None:
         for j, w in enumerate(widths):
-            ws.set_column(j, j, _fit(w))
+            hidden = columns[j] in HIDDEN_COLUMNS if j < len(columns) else False
+            ws.set_column(j, j, _fit(w), None, {"hidden": True} if hidden else None)
         ws.freeze_panes(1, freeze_cols)
         if columns:
             ws.autofilter(0, 0, max(nrows, 1), len(columns) - 1)
@@ -634,3 +643,44 @@ def _carried_formats(schema: Sheet | None, header: Sequence[Any] | None, cw: _Ce
                 fmt = cw.money
         out.append(fmt)
     return out
+
+
+def with_decisions(sheet: SourceSheet, data: Pipeline) -> SourceSheet:
+    """The Projects sheet with each project's decision as this run applied it.
+
+    A decision edited on an earlier output's Portfolio or Rejected sheet is written back to
+    Projects, so that it survives every later round trip.
+    """
+    if sheet.header_row is None:
+        return sheet
+    rows = [list(r) for r in sheet.rows]
+    header = rows[sheet.header_row - 1]
+    column = PROJECTS.column("decision")
+    reason = PROJECTS.column("decision_reason")
+
+    def find(col) -> int | None:
+        return next((j for j, v in enumerate(header) if isinstance(v, str) and normalize(v) in col.keys), None)
+
+    changed = False
+    for p in data.projects:
+        i = p.row - 1
+        if not 0 <= i < len(rows):
+            continue
+        j = find(column)
+        current = coerce(rows[i][j], column)[0] if j is not None and j < len(rows[i]) else None
+        if (current or "auto") == p.decision:
+            continue
+        for col in (column, reason):
+            if find(col) is None:
+                header.append(col.name)
+        j, k = find(column), find(reason)
+        for row in (rows[i],):
+            row.extend([None] * (max(j, k) + 1 - len(row)))
+            row[j] = p.decision
+            if p.decision_reason and (row[k] is None or str(row[k]).strip() == ""):
+                row[k] = p.decision_reason
+        changed = True
+    if not changed:
+        return sheet
+    return SourceSheet(sheet.title, tuple(tuple(r) for r in rows), sheet.header_row)
+
