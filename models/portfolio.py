@@ -9,6 +9,7 @@ the kind the Fund sheet names:
     strategic  Σ_p stake × strategic_score[p]
     jobs       Σ_p stake × jobs[p]
     weighted   Σ_k weight[k] × term[k] over the kinds named in objective_weights
+    maxmin_satisfaction   MinSatisfaction (agreement), the smaller nation's satisfaction
 
 Index letters: p project, t start year, y calendar year, s sector, n nation, i investor, r rule.
 """
@@ -21,10 +22,10 @@ import pyomo.environ as pyo
 
 from optimizer.data import Pipeline
 
-from . import budget, capital, rules, sectors, selection
+from . import agreement, budget, capital, investors, leverage, risk, rules, sectors, selection
 
 #: the families, in build order (later families may use what earlier ones defined)
-FAMILIES = (selection, capital, budget, sectors, rules)
+FAMILIES = (selection, investors, capital, leverage, budget, sectors, rules, risk, agreement)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,23 @@ def objective_expression(m: pyo.ConcreteModel, data: Pipeline, kind: str):
 
 
 def set_objective(m: pyo.ConcreteModel, data: Pipeline, kind: str) -> None:
+    set_objective_expr(m, objective_expression(m, data, kind))
+
+
+def set_objective_expr(m: pyo.ConcreteModel, expr) -> None:
+    """Maximize ``expr``; analyses swap objectives on one built model and re-solve it."""
     if hasattr(m, "Objective"):
         m.del_component(m.Objective)
-    m.Objective = pyo.Objective(expr=objective_expression(m, data, kind), sense=pyo.maximize)
+    m.Objective = pyo.Objective(expr=expr, sense=pyo.maximize)
+
+
+def agreement_rules(m: pyo.ConcreteModel) -> list:
+    """The constraint families that make up the two-nation agreement (SPEC §2 price of agreement)."""
+    return [c for c in (getattr(m, "Approval_Screen", None), getattr(m, "Nation_Satisfaction", None),
+                        getattr(m, "Satisfaction_Floor", None)) if c is not None]
+
+
+def satisfaction_rules(m: pyo.ConcreteModel) -> list:
+    """Rules that depend on the nations' ideals: off while the ideals are found."""
+    return [c for c in (getattr(m, "Nation_Satisfaction", None), getattr(m, "Satisfaction_Floor", None))
+            if c is not None]

@@ -238,6 +238,19 @@ class Pipeline:
         floor = self.fund.min_esg_score
         return floor is not None and p.esg_score is not None and p.esg_score < floor
 
+    def leverage_projects(self) -> list[str]:
+        """Projects that may back debt: leverage_eligible and in a sector that allows leverage."""
+        out = []
+        for p in self.projects:
+            s = self.sector_limit(p.sector)
+            if p.leverage_eligible and (s is None or s.leverage_allowed):
+                out.append(p.project_id)
+        return out
+
+    def speculative_projects(self) -> list[str]:
+        spec = {s.sector for s in self.sectors if s.speculative}
+        return [p.project_id for p in self.projects if p.sector in spec]
+
     def delay_factor(self, p: Project, start: int) -> float:
         """SPEC §2: each year after earliest_start divides the NPV by (1 + discount_rate)."""
         return (1.0 + self.fund.discount_rate) ** -(start - self.start_years(p)[0])

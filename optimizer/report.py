@@ -29,10 +29,34 @@ def spending(data: Pipeline, choices: dict[str, Choice]) -> dict[int, float]:
     return out
 
 
-def objective_value(data: Pipeline, choices: dict[str, Choice], kind: str | None = None) -> float:
+def committed_by_project(data: Pipeline, choices: dict[str, Choice]) -> dict[str, float]:
+    return {p: c.stake * data.by_id[p].capex for p, c in choices.items()}
+
+
+def score_values(data: Pipeline, choices: dict[str, Choice]) -> dict[str, float]:
+    """SPEC §2: V[n] = Σ score_n[p] × committed[p]."""
+    committed = committed_by_project(data, choices)
+    return {n: sum(committed[p] * (data.by_id[p].score(n) or 0.0) for p in choices) for n in NATIONS}
+
+
+def satisfactions(data: Pipeline, choices: dict[str, Choice], ideals: dict[str, float]) -> dict[str, float | None]:
+    values = score_values(data, choices)
+    return {n: (values[n] / ideals[n] if ideals.get(n) else None) for n in NATIONS}
+
+
+def objective_value(data: Pipeline, sol: Outcome, kind: str | None = None,
+                    ideals: dict[str, float] | None = None) -> float:
+    """The objective of SPEC §2, recomputed from the solution's plain data."""
     kind = kind or data.fund.objective
+    choices = sol.choices
+    if kind == "maxmin_satisfaction":
+        sat = [v for v in satisfactions(data, choices, ideals or {}).values() if v is not None]
+        return min(sat + [1.0]) if sat else 1.0
+    debt = sum(sol.debt.values())
+    investor_cost = sum(i.required_return * sol.investors.get(i.investor, 0.0) for i in data.investors)
     terms = {
-        "npv": sum(npv_value(data, data.by_id[p], c) for p, c in choices.items()),
+        "npv": sum(npv_value(data, data.by_id[p], c) for p, c in choices.items())
+               - data.fund.debt_cost * debt - investor_cost,
         "strategic": sum(c.stake * (data.by_id[p].strategic_score or 0.0) for p, c in choices.items()),
         "jobs": sum(c.stake * (data.by_id[p].jobs or 0.0) for p, c in choices.items()),
     }
@@ -59,12 +83,13 @@ class Report:
     sectors: list[dict] = field(default_factory=list)
     nations: list[dict] = field(default_factory=list)
     capital: list[dict] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
     constraints: list[dict] = field(default_factory=list)
     run: list[tuple[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
-def constraint_rows(data: Pipeline, choices: dict[str, Choice]) -> list[dict]:
+def constraint_rows(data: Pipeline, sol: Outcome, ideals: dict[str, float] | None = None) -> list[dict]:
     """Every active rule with its limit, value, slack and whether it binds."""
     rows: list[dict] = []
 
@@ -76,13 +101,39 @@ def constraint_rows(data: Pipeline, choices: dict[str, Choice]) -> list[dict]:
 
     fund = data.fund
     unit = fund.currency_unit
-    committed = {p: c.stake * data.by_id[p].capex for p, c in choices.items()}
+    choices = sol.choices
+    committed = committed_by_project(data, choices)
     total = sum(committed.values())
-    add("Equity capital", "all projects", "<=", fund.equity_capital, total, unit)
+    debt = sum(sol.debt.values())
+    investor_equity = sum(sol.investors.values())
+    equity = fund.equity_capital + investor_equity
+    add("Equity capital", "equity + debt" if (debt or data.investors) else "all projects", "<=", equity + debt,
+        total, unit)
     spend = spending(data, choices)
     for b in data.budget:
         if b.capital_limit is not None:
             add("Yearly capital limit", str(b.year), "<=", b.capital_limit, spend.get(b.year, 0.0), unit)
+    if fund.max_leverage > 0:
+        eligible = sum(committed.get(p, 0.0) for p in data.leverage_projects())
+        add("Leverage (debt / equity)", f"≤ {fund.max_leverage:g} × equity", "<=", fund.max_leverage * equity, debt,
+            unit)
+        add("Loan to value", f"≤ {fund.max_ltv:.0%} of leverage-eligible commitments", "<=", fund.max_ltv * eligible,
+            debt, unit)
+        for b in data.budget:
+            if b.debt_limit is not None:
+                add("Yearly debt limit", str(b.year), "<=", b.debt_limit, sol.debt.get(b.year, 0.0), unit)
+        for y, d in sorted(sol.debt.items()):
+            add("Debt drawn within the year's spending", str(y), "<=", spend.get(y, 0.0), d, unit)
+    for i in data.investors:
+        amount = sol.investors.get(i.investor, 0.0)
+        if amount > TOL:
+            if i.min_commitment:
+                add("Investor minimum commitment", i.investor, ">=", i.min_commitment, amount, unit)
+            if i.max_commitment is not None:
+                add("Investor maximum commitment", i.investor, "<=", i.max_commitment, amount, unit)
+            if i.max_avg_risk is not None:
+                add("Investor risk appetite", f"{i.investor} (average risk ≤ {i.max_avg_risk:g})", "<=",
+                    i.max_avg_risk * total, _risk_weighted(data, committed), "risk × " + unit)
     for s in data.sectors:
         members = [p.project_id for p in data.projects if p.sector == s.sector]
         in_s = sum(committed.get(p, 0.0) for p in members)
@@ -98,6 +149,30 @@ def constraint_rows(data: Pipeline, choices: dict[str, Choice]) -> list[dict]:
             add("Sector minimum projects", s.sector, ">=", s.min_projects, count, "projects")
         if s.max_projects is not None and s.max_projects < len(members):
             add("Sector maximum projects", s.sector, "<=", s.max_projects, count, "projects")
+    if fund.max_avg_risk is not None:
+        add("Average risk", f"≤ {fund.max_avg_risk:g} (commitment-weighted)", "<=", fund.max_avg_risk * total,
+            _risk_weighted(data, committed), "risk × " + unit)
+    if fund.max_project_share is not None and fund.max_project_share < 1:
+        for p, v in committed.items():
+            add("Project share", f"{p} (≤ {fund.max_project_share:.1%} of commitments)", "<=",
+                fund.max_project_share * total, v, unit)
+    spec = data.speculative_projects()
+    if fund.max_speculative_share is not None and fund.max_speculative_share < 1 and spec:
+        add("Speculative share", f"≤ {fund.max_speculative_share:.1%} of commitments", "<=",
+            fund.max_speculative_share * total, sum(committed.get(p, 0.0) for p in spec), unit)
+    jp = sum(v * (data.by_id[p].jp_content or 0.0) for p, v in committed.items())
+    if fund.jp_content_min:
+        add("Japanese content minimum", f"≥ {fund.jp_content_min:.1%} (commitment-weighted)", ">=",
+            fund.jp_content_min * total, jp, unit)
+    if fund.jp_content_max is not None and fund.jp_content_max < 1:
+        add("Japanese content maximum", f"≤ {fund.jp_content_max:.1%} (commitment-weighted)", "<=",
+            fund.jp_content_max * total, jp, unit)
+    if fund.min_nation_satisfaction and ideals:
+        values = score_values(data, choices)
+        for n in NATIONS:
+            add("Nation satisfaction", f"{NATION_NAMES[n]} (≥ {fund.min_nation_satisfaction:.0%} of its ideal "
+                f"{ideals.get(n, 0.0):,.6g})", ">=", fund.min_nation_satisfaction * ideals.get(n, 0.0), values[n],
+                "score × " + unit)
     for r in data.rules:
         n = sum(1 for p in r.projects if p in choices)
         first = 1 if r.projects[0] in choices else 0
@@ -128,9 +203,19 @@ def constraint_rows(data: Pipeline, choices: dict[str, Choice]) -> list[dict]:
     return rows
 
 
-def rejection_reason(data: Pipeline, p: Project, choices: dict[str, Choice]) -> str:
-    """The rule that keeps p out, in words; 'crowded out' when only better projects do."""
+def _risk_weighted(data: Pipeline, committed: dict[str, float]) -> float:
+    return sum(v * (data.by_id[p].risk or 0.0) for p, v in committed.items())
+
+
+def rejection_reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str] | None = None) -> str:
+    """The rule that keeps p out, in words; 'crowded out' when only better projects do.
+
+    ``binding`` names the portfolio-wide limits that bind (Constraints sheet rule names), so a
+    project of a capped sector or above a risk cap is told why, not just "crowded out".
+    """
     fund = data.fund
+    choices = sol.choices
+    binding = binding or set()
     if p.decision == "exclude":
         return "excluded by decision" + (f": {p.decision_reason}" if p.decision_reason else "")
     if not data.approved(p):
@@ -169,16 +254,50 @@ def rejection_reason(data: Pipeline, p: Project, choices: dict[str, Choice]) -> 
         count = sum(1 for q in choices if data.by_id[q].sector == p.sector)
         if count >= s.max_projects:
             return f"sector cap on {p.sector}: at most {s.max_projects} projects"
+    if s is not None and f"Sector maximum share:{p.sector}" in binding:
+        return f"sector cap on {p.sector}: at most {s.max_share:.0%} of commitments"
+    if p.project_id in data.speculative_projects() and "Speculative share" in binding:
+        return f"speculative share cap ({fund.max_speculative_share:.0%}) is reached"
+    if fund.max_avg_risk is not None and (p.risk or 0) > fund.max_avg_risk and "Average risk" in binding:
+        return f"average risk cap {fund.max_avg_risk:g}: its risk {p.risk:g} would raise the average"
+    if fund.jp_content_min and (p.jp_content or 0) < fund.jp_content_min and "Japanese content minimum" in binding:
+        return f"Japanese content floor {fund.jp_content_min:.0%}: its content {(p.jp_content or 0):.0%} is below"
+    if (fund.jp_content_max is not None and (p.jp_content or 0) > fund.jp_content_max
+            and "Japanese content maximum" in binding):
+        return f"Japanese content cap {fund.jp_content_max:.0%}: its content {(p.jp_content or 0):.0%} is above"
+    if fund.min_nation_satisfaction:
+        for n in NATIONS:
+            if f"Nation satisfaction:{n}" in binding and (p.score(n) or 0) < (p.score("JP" if n == "US" else "US") or 0):
+                return (f"{NATION_NAMES[n]}'s satisfaction would fall below {fund.min_nation_satisfaction:.0%} "
+                        f"(it rates this project {p.score(n) or 0:g})")
     return "crowded out"
 
 
-def build_report(data: Pipeline, outcome: Outcome, *, timings: dict[str, float] | None = None,
+def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:
+    keys = set()
+    for r in rows:
+        if r["binding"] != "yes":
+            continue
+        keys.add(r["rule"])
+        if r["rule"] == "Sector maximum share":
+            keys.add("Sector maximum share:" + r["scope"].split(" (")[0])
+        if r["rule"] == "Nation satisfaction":
+            keys.add("Nation satisfaction:" + ("US" if r["scope"].startswith("the US") else "JP"))
+    return keys
+
+
+def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] | None = None,
+                 price_of_agreement: float | None = None, timings: dict[str, float] | None = None,
                  solver_version: str = "", options: dict | None = None) -> Report:
     fund = data.fund
+    ideals = ideals or {}
     choices: dict[str, Choice] = outcome.choices
-    objective = objective_value(data, choices) if outcome.solved else None
-    committed = {p: c.stake * data.by_id[p].capex for p, c in choices.items()}
+    objective = objective_value(data, outcome, ideals=ideals) if outcome.solved else None
+    committed = committed_by_project(data, choices)
     total = sum(committed.values())
+    debt = sum(outcome.debt.values())
+    investor_equity = sum(outcome.investors.values())
+    equity = fund.equity_capital + investor_equity
     rep = Report(outcome.status, objective, outcome.gap, outcome.bound, list(choices))
 
     # Portfolio: rank by NPV value (removal cost ranks arrive with the decision-support analyses)
@@ -199,12 +318,14 @@ def build_report(data: Pipeline, outcome: Outcome, *, timings: dict[str, float] 
     rep.alternatives = [{"portfolio": 1, "objective": objective, "gap": 0.0, "added": "", "removed": "",
                          "projects": len(choices), "committed": total}] if outcome.solved else []
 
+    rep.constraints = constraint_rows(data, outcome, ideals)
+    binding = _binding_keys(rep.constraints, data)
     rep.rejected = []
     for p in data.projects:
         if p.project_id in choices:
             continue
         rep.rejected.append({"project_id": p.project_id, "name": p.name, "sector": p.sector,
-                             "capex": p.capex, "npv": p.npv, "reason": rejection_reason(data, p, choices),
+                             "capex": p.capex, "npv": p.npv, "reason": rejection_reason(data, p, outcome, binding),
                              "break_even_npv": None, "decision": p.decision,
                              "decision_as_written": p.decision})
 
@@ -222,35 +343,55 @@ def build_report(data: Pipeline, outcome: Outcome, *, timings: dict[str, float] 
             "min_projects": lim.min_projects if lim else None, "max_projects": lim.max_projects if lim else None,
         })
 
-    equity = fund.equity_capital
+    values = score_values(data, choices)
+    sats = satisfactions(data, choices, ideals)
     jp_weighted = sum(committed[p] * (data.by_id[p].jp_content or 0.0) for p in choices)
     for n in NATIONS:
-        value = sum(committed[p] * (data.by_id[p].score(n) or 0.0) for p in choices)
-        share = fund.us_equity_share if n == "US" else 1 - fund.us_equity_share
+        gov_share = fund.us_equity_share if n == "US" else 1 - fund.us_equity_share
+        own_investors = sum(v for i, v in outcome.investors.items()
+                            if next(x for x in data.investors if x.investor == i).nation == n)
         rep.nations.append({
-            "nation": n, "score_value": value, "ideal_score_value": None, "satisfaction": None,
+            "nation": n, "score_value": values[n], "ideal_score_value": ideals.get(n), "satisfaction": sats[n],
+            "min_satisfaction": fund.min_nation_satisfaction,
             "approved_projects": sum(1 for p in data.projects if p.approval(n) == "yes"),
             "funded_projects_approved": sum(1 for p in choices if data.by_id[p].approval(n) == "yes"),
-            "equity_share": share, "equity": equity * share,
+            "equity_share": gov_share, "government_equity": fund.equity_capital * gov_share,
+            "investor_equity": own_investors, "equity": fund.equity_capital * gov_share + own_investors,
             "jp_content": (jp_weighted / total) if total > TOL else None,
         })
+    # who puts in what: the two governments' equity, each investor, the fund's debt
+    rep.sources = [{"source": f"{NATION_NAMES[n].replace('the US', 'US')} government equity", "kind": "equity",
+                    "type": "government",
+                    "nation": n, "amount": fund.equity_capital * share, "cost_rate": 0.0, "cost": 0.0,
+                    "max_amount": None}
+                   for n, share in (("US", fund.us_equity_share), ("JP", 1 - fund.us_equity_share))]
+    for i in data.investors:
+        amount = outcome.investors.get(i.investor, 0.0)
+        rep.sources.append({"source": i.investor, "kind": "investor", "type": i.type, "nation": i.nation, "amount": amount,
+                            "cost_rate": i.required_return, "cost": i.required_return * amount,
+                            "max_amount": i.max_commitment})
+    if fund.max_leverage > 0:
+        rep.sources.append({"source": "fund debt", "kind": "debt", "type": "debt", "nation": None, "amount": debt,
+                            "cost_rate": fund.debt_cost, "cost": fund.debt_cost * debt,
+                            "max_amount": fund.max_leverage * equity})
 
     spend = spending(data, choices)
     budget = {b.year: b for b in data.budget}
-    years = sorted(set(fund.years) | set(spend) | set(budget))
+    years = sorted(set(fund.years) | set(spend) | set(budget) | set(outcome.debt))
     cumulative = 0.0
     for y in years:
         s = spend.get(y, 0.0)
+        d = outcome.debt.get(y, 0.0)
         cumulative += s
         lim = budget[y].capital_limit if y in budget else None
-        rep.capital.append({"year": y, "spending": s, "capital_limit": lim,
-                            "budget_use": (s / lim) if lim else None, "debt_drawn": 0.0,
+        rep.capital.append({"year": y, "spending": s, "equity_drawn": s - d, "debt_drawn": d,
+                            "capital_limit": lim, "budget_use": (s / lim) if lim else None,
                             "debt_limit": budget[y].debt_limit if y in budget else None,
                             "cumulative_spending": cumulative})
 
-    rep.constraints = constraint_rows(data, choices)
-    avg_risk = (sum(committed[p] * (data.by_id[p].risk or 0.0) for p in choices) / total
-                if total > TOL and all(data.by_id[p].risk is not None for p in choices) else None)
+    eligible = sum(committed.get(p, 0.0) for p in data.leverage_projects())
+    risks_known = all(data.by_id[p].risk is not None for p in choices)
+    avg_risk = _risk_weighted(data, committed) / total if total > TOL and risks_known else None
     rep.summary = [
         ("status", outcome.status),
         ("objective", fund.objective),
@@ -259,15 +400,21 @@ def build_report(data: Pipeline, outcome: Outcome, *, timings: dict[str, float] 
         ("best bound", outcome.bound),
         ("projects funded", len(choices)),
         ("commitments", total),
+        ("government equity", fund.equity_capital),
+        ("investor equity", investor_equity),
         ("equity", equity),
-        ("equity unused", equity - total),
-        ("debt", 0.0),
-        ("leverage (debt / equity)", 0.0),
+        ("equity unused", equity + debt - total),
+        ("debt", debt),
+        ("leverage (debt / equity)", debt / equity if equity > TOL else None),
+        ("loan to value (debt / leverage-eligible commitments)", debt / eligible if eligible > TOL else None),
+        ("debt cost", fund.debt_cost * debt),
+        ("investor returns", sum(r["cost"] for r in rep.sources if r["kind"] == "investor")),
         ("NPV of portfolio", sum(npv_value(data, data.by_id[p], c) for p, c in choices.items())),
         ("average risk", avg_risk),
-        ("US satisfaction", None),
-        ("Japan satisfaction", None),
-        ("price of agreement", None),
+        ("Japanese content", (jp_weighted / total) if total > TOL else None),
+        ("US satisfaction", sats["US"]),
+        ("Japan satisfaction", sats["JP"]),
+        ("price of agreement", price_of_agreement),
         ("currency unit", fund.currency_unit),
         ("run time (s)", sum((timings or {}).values())),
     ]

@@ -50,11 +50,18 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
 
     from .analysis.diagnosis import diagnose
 
+    from .analysis.agreement import has_scores, ideal_values, price_of_agreement
+    from models.agreement import needs_ideals
+
     settings = settings or SolverSettings.from_fund(data.fund)
     timings = timings or Timings()
     with timings.phase("build"):
         m = build(data)
     solver = Solver(settings)
+    ideals: dict[str, float] = {}
+    if needs_ideals(data) or has_scores(data):
+        with timings.phase("ideal portfolios"):
+            ideals = ideal_values(m, solver, data)
     with timings.phase("solve"):
         outcome = solver.solve(m)
     if outcome.status == INFEASIBLE:
@@ -62,8 +69,16 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     if outcome.status == TIME_LIMIT:
         raise TimeLimitError(f"the time limit of {settings.time_limit_s:g} s ran out before any portfolio "
                              "satisfying every rule was found; raise time_limit_s on the Fund sheet")
+    price = None
+    if outcome.solved:
+        with timings.phase("price of agreement"):
+            from .report import objective_value
+
+            kind = "npv" if data.fund.objective == "maxmin_satisfaction" else data.fund.objective
+            price = price_of_agreement(m, solver, data, objective_value(data, outcome, kind, ideals))
     with timings.phase("report"):
-        report = build_report(data, outcome, timings=timings.phases, solver_version=solver.version,
+        report = build_report(data, outcome, ideals=ideals, price_of_agreement=price,
+                              timings=timings.phases, solver_version=solver.version,
                               options={"time_limit_s": settings.time_limit_s, "mip_gap": settings.mip_gap,
                                        "objective": data.fund.objective,
                                        "approval_rule": data.fund.approval_rule})

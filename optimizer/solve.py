@@ -58,6 +58,8 @@ class Outcome:
     gap: float | None = None
     seconds: float = 0.0
     choices: dict = field(default_factory=dict)  # project_id -> Choice, funded projects only
+    debt: dict = field(default_factory=dict)  # year -> debt drawn (years with debt only)
+    investors: dict = field(default_factory=dict)  # investor -> commitment (investors that commit only)
 
     @property
     def selected(self) -> list[str]:
@@ -120,7 +122,7 @@ class Solver:
         else:
             raise SolverError(f"HiGHS stopped with status {tc.name}")
         res.solution_loader.load_vars()
-        return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m))
+        return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m), *extract_capital(m))
 
 
 def extract(m) -> dict:
@@ -142,3 +144,20 @@ def _fixed_stake(m, p, t) -> float:
 
     start = m.Start[p, t].value
     return value(m.stake[p, t]) / start if start else 0.0
+
+
+def extract_capital(m) -> tuple[dict, dict]:
+    """Debt drawn by year and investor commitments of the loaded solution (zeros left out)."""
+    debt, investors = {}, {}
+    if hasattr(m, "Debt"):
+        for y in m.YEARS:
+            v = m.Debt[y].value or 0.0
+            if v > 1e-9:
+                debt[int(y)] = round(float(v), 9)
+    if hasattr(m, "Commit"):
+        for i in m.INVESTORS:
+            v = m.Commit[i].value or 0.0
+            if v > 1e-9:
+                investors[i] = round(float(v), 9)
+    return debt, investors
+

@@ -22,7 +22,7 @@ from .schema import SHEETS, Sheet, find_sheet, normalize
 
 #: output report sheets: never carried over again when an output workbook is read as input
 REPORT_SHEETS = {normalize(n) for n in (
-    "Summary", "Portfolio", "Alternatives", "Rejected", "Nations", "Capital", "Constraints", "Run",
+    "Summary", "Portfolio", "Alternatives", "Rejected", "Nations", "Sources", "Capital", "Constraints", "Run",
     "Diagnosis", "Frontier", "Comparison", "Robustness")}
 
 HEADER_SEARCH_ROWS = 30

@@ -521,8 +521,28 @@ def _scenarios(table: RawTable | None, sectors: set[str], problems: list[Problem
 
 
 # --------------------------------------------------------------------------- cross-sheet
+def _required_for_rules(pipeline: Pipeline, ptable: RawTable | None, problems: list[Problem]) -> None:
+    """Risk is required on every project when a risk cap is on (a blank risk has no safe meaning)."""
+    if ptable is None:
+        return
+    why = None
+    if pipeline.fund.max_avg_risk is not None:
+        why = "Fund max_avg_risk is set"
+    else:
+        capped = next((i for i in pipeline.investors if i.max_avg_risk is not None), None)
+        if capped is not None:
+            why = f"investor {capped.investor} has a max_avg_risk"
+    if why is None:
+        return
+    for p in pipeline.projects:
+        if p.risk is None:
+            problems.append(Problem(ptable.title, p.row, ptable.column_name("risk"), None,
+                                    f"risk is required because {why}"))
+
+
 def _cross_checks(pipeline: Pipeline, tables: dict[str, RawTable], problems: list[Problem]) -> None:
     ptable, stable = tables.get("Projects"), tables.get("Sectors")
+    _required_for_rules(pipeline, ptable, problems)
     if ptable is None or stable is None:
         return
     # every sector named on Sectors counts, even on a row with another problem (reported there)

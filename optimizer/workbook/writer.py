@@ -74,12 +74,13 @@ DURATION_FORMAT = "[h]:mm:ss"
 MONEY_COLUMNS = frozenset({
     "committed", "npv", "npv_full", "npv_low", "npv_high", "removal_cost", "capex", "break_even_npv",
     "spending", "capital_limit", "cumulative_spending", "score_value", "ideal_score_value", "equity",
-    "objective", "portfolio_npv", "min_commitment", "max_commitment", "commitment",
+    "objective", "portfolio_npv", "min_commitment", "max_commitment", "commitment", "government_equity",
+    "investor_equity", "equity_drawn", "amount", "cost", "max_amount",
 })
 #: report columns shown as a percentage
 SHARE_COLUMNS = frozenset({
     "share", "share_of_commitments", "budget_use", "satisfaction", "equity_share", "jp_content",
-    "min_share", "max_share", "stake", "min_stake", "max_stake",
+    "min_share", "max_share", "stake", "min_stake", "max_stake", "min_satisfaction", "cost_rate",
 })
 
 #: columns of each report table when it has no rows (the header is still written)
@@ -90,9 +91,11 @@ KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "Alternatives": ("portfolio", "objective", "gap", "added", "removed", "projects", "committed"),
     "Rejected": ("project_id", "name", "sector", "capex", "npv", "reason", "break_even_npv", "decision",
                  "decision_as_written"),
-    "Nations": ("nation", "score_value", "ideal_score_value", "satisfaction", "approved_projects",
-                "funded_projects_approved", "equity_share", "equity", "jp_content"),
-    "Capital": ("year", "spending", "capital_limit", "budget_use", "debt_drawn", "debt_limit",
+    "Nations": ("nation", "score_value", "ideal_score_value", "satisfaction", "min_satisfaction",
+                "approved_projects", "funded_projects_approved", "equity_share", "government_equity",
+                "investor_equity", "equity", "jp_content"),
+    "Sources": ("source", "kind", "type", "nation", "amount", "cost_rate", "cost", "max_amount"),
+    "Capital": ("year", "spending", "equity_drawn", "debt_drawn", "capital_limit", "budget_use", "debt_limit",
                 "cumulative_spending"),
     "Constraints": ("rule", "scope", "sense", "limit", "value", "slack", "binding", "holds", "unit"),
 }
@@ -325,7 +328,7 @@ class _ReportWriter(_CellWriter):
         carried = list(self.data.source.sheets) if self.data.source else []
         sectors_input = next((s for s in carried if find_sheet(s.title) is SECTORS), None)
         # report titles first, so a carried sheet can never take one
-        for name in ("Summary", "Portfolio", "Alternatives", "Rejected", "Nations", "Capital",
+        for name in ("Summary", "Portfolio", "Alternatives", "Rejected", "Nations", "Sources", "Capital",
                      "Constraints", "Run"):
             self._titles.add(name.lower())
         if sectors_input is None:
@@ -340,6 +343,7 @@ class _ReportWriter(_CellWriter):
         else:
             self._sectors_carried(self.add_sheet(sectors_input.title), sectors_input)
         self._table(self._sheet("Nations"), "Nations", r.nations)
+        self._table(self._sheet("Sources"), "Sources", r.sources)
         self._capital(self._sheet("Capital"))
         self._table(self._sheet("Constraints"), "Constraints", r.constraints, row_formats=self._constraint_formats)
         self._pairs(self._sheet("Run"), r.run)

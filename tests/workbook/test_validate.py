@@ -795,3 +795,19 @@ def test_problem_as_dict_and_text():
     assert p.as_dict() == {"sheet": "Projects", "row": 4, "column": "capex", "value": -3,
                            "message": "capex must be an amount > 0"}
     assert str(p) == "Projects row 4, column capex: capex must be an amount > 0 (found -3)"
+
+
+def test_risk_is_required_when_a_risk_cap_is_on(tmp_path):
+    from helpers import make_workbook
+    from optimizer.workbook.validate import validate_path
+
+    projects = [{"project_id": "A", "name": "a", "sector": "S", "capex": 1, "npv": 1, "risk": 2},
+                {"project_id": "B", "name": "b", "sector": "S", "capex": 1, "npv": 1, "risk": None}]
+    path = make_workbook(tmp_path / "fund.xlsx", projects, fund={"max_avg_risk": 3})
+    [problem] = validate_path(path)
+    assert (problem.sheet, problem.row, problem.column, problem.value) == ("Projects", 3, "risk", None)
+    assert problem.message == "risk is required because Fund max_avg_risk is set"
+    path = make_workbook(tmp_path / "investor.xlsx", projects,
+                         investors=[{"investor": "Pension", "max_commitment": 5, "max_avg_risk": 2.5}])
+    [problem] = validate_path(path)
+    assert problem.row == 3 and problem.message == "risk is required because investor Pension has a max_avg_risk"

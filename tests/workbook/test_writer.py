@@ -19,7 +19,7 @@ from optimizer.runner import run_workbook, solve_pipeline
 from optimizer.workbook.validate import read_pipeline
 from optimizer.workbook.writer import KNOWN_COLUMNS, write_report
 
-REPORT_SHEETS = ["Summary", "Portfolio", "Alternatives", "Rejected", "Sectors", "Nations", "Capital",
+REPORT_SHEETS = ["Summary", "Portfolio", "Alternatives", "Rejected", "Sectors", "Nations", "Sources", "Capital",
                  "Constraints", "Run"]
 SECTOR_REPORT = ["committed", "share_of_commitments", "projects_funded", "candidates", "portfolio_npv"]
 

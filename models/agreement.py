@@ -1,0 +1,50 @@
+"""Two-nation agreement: each government must get enough of what it values.
+
+A nation's score value of a portfolio (SPEC §2) is V[n] = Σ_p score_n[p] × committed[p];
+its ideal V*[n] is the largest V[n] of any portfolio obeying every other rule, found by
+re-solving this same model with V[n] as the objective (optimizer.analysis.agreement) and
+stored in the mutable parameter ideal[n]. Satisfaction = V[n] / V*[n].
+
+Sets
+    NATIONS          n ∈ {US, JP}
+Parameters
+    score_n[p] (us_score / jp_score, blank = 0), ideal[n] (mutable), min_nation_satisfaction
+Variables
+    MinSatisfaction ∈ [0, 1]   (objective maxmin_satisfaction only)
+Expressions
+    score_value[n] = Σ_p score_n[p] × committed[p]
+Constraints
+    Nation_Satisfaction[n]:  score_value[n] ≥ min_nation_satisfaction × ideal[n]
+    Satisfaction_Floor[n]:   MinSatisfaction × ideal[n] ≤ score_value[n]   (objective maxmin_satisfaction)
+Objective term (maxmin_satisfaction)
+    MinSatisfaction
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.data import NATIONS, Pipeline
+
+
+def needs_ideals(data: Pipeline) -> bool:
+    return data.fund.min_nation_satisfaction is not None or data.fund.objective == "maxmin_satisfaction"
+
+
+def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
+    m.NATIONS = pyo.Set(initialize=NATIONS, ordered=True)
+    scores = {n: {p.project_id: (p.score(n) or 0.0) for p in data.projects} for n in NATIONS}
+    m.score_value = pyo.Expression(
+        m.NATIONS, rule=lambda m, n: sum(scores[n][p] * m.committed[p] for p in m.PROJECTS if scores[n][p]))
+    if not needs_ideals(data):
+        return
+    m.ideal = pyo.Param(m.NATIONS, initialize=0.0, mutable=True)
+    theta = data.fund.min_nation_satisfaction
+    if theta:
+        m.Nation_Satisfaction = pyo.Constraint(
+            m.NATIONS, rule=lambda m, n: m.score_value[n] >= theta * m.ideal[n])
+    if data.fund.objective == "maxmin_satisfaction":
+        m.MinSatisfaction = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, 1))
+        m.Satisfaction_Floor = pyo.Constraint(
+            m.NATIONS, rule=lambda m, n: m.MinSatisfaction * m.ideal[n] <= m.score_value[n])
+        m.register("maxmin_satisfaction", m.MinSatisfaction)

@@ -1,0 +1,69 @@
+"""Two-nation agreement analyses on one built model, re-solved (persistent HiGHS).
+
+* ``ideal_values``: each nation's ideal score value V*[n] (SPEC §2): the model re-solved with
+  V[n] as the objective and the satisfaction rules off; the values are stored in the model's
+  mutable ``ideal[n]`` so that Nation_Satisfaction and maxmin_satisfaction use them.
+* ``price_of_agreement``: the objective with the agreement rules (approvals, satisfaction)
+  removed, minus the objective with them.
+"""
+
+from __future__ import annotations
+
+from ..data import NATIONS, Pipeline
+from ..errors import InfeasibleError, TimeLimitError
+from ..solve import INFEASIBLE, TIME_LIMIT, Solver
+
+
+def has_scores(data: Pipeline) -> bool:
+    return any(p.us_score or p.jp_score for p in data.projects)
+
+
+def ideal_values(m, solver: Solver, data: Pipeline) -> dict[str, float]:
+    from models.portfolio import satisfaction_rules, set_objective, set_objective_expr
+
+    from .diagnosis import diagnose
+
+    off = satisfaction_rules(m)
+    for c in off:
+        c.deactivate()
+    ideals: dict[str, float] = {}
+    try:
+        for n in NATIONS:
+            set_objective_expr(m, m.score_value[n])
+            outcome = solver.solve(m)
+            if outcome.status == INFEASIBLE:
+                raise InfeasibleError(diagnose(data))
+            if outcome.status == TIME_LIMIT:
+                raise TimeLimitError(f"the time limit ran out while finding {n}'s ideal portfolio")
+            # the best portfolio found, within the run's mip_gap (exact when mip_gap = 0)
+            ideals[n] = max(0.0, float(outcome.objective))
+    finally:
+        for c in off:
+            c.activate()
+        set_objective(m, data, data.fund.objective)
+    if hasattr(m, "ideal"):
+        for n, v in ideals.items():
+            m.ideal[n] = v
+    return ideals
+
+
+def price_of_agreement(m, solver: Solver, data: Pipeline, objective: float) -> float | None:
+    """None when no agreement rule is on. Uses the fund's objective (NPV for maxmin_satisfaction)."""
+    from models.portfolio import agreement_rules, set_objective
+
+    rules = [c for c in agreement_rules(m) if len(c) > 0 or not c.is_indexed()]
+    if not rules:
+        return None
+    kind = "npv" if data.fund.objective == "maxmin_satisfaction" else data.fund.objective
+    for c in rules:
+        c.deactivate()
+    try:
+        set_objective(m, data, kind)
+        outcome = solver.solve(m)
+    finally:
+        for c in rules:
+            c.activate()
+        set_objective(m, data, data.fund.objective)
+    if not outcome.solved:
+        return None
+    return float(outcome.objective) - objective
