@@ -50,7 +50,7 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
 
     from .analysis.diagnosis import diagnose
 
-    from .analysis.agreement import has_scores, ideal_values, price_of_agreement
+    from .analysis.agreement import best_npv_at_maxmin, has_scores, ideal_values, price_of_agreement
     from models.agreement import needs_ideals
 
     settings = settings or SolverSettings.from_fund(data.fund)
@@ -64,6 +64,9 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
             ideals = ideal_values(m, solver, data)
     with timings.phase("solve"):
         outcome = solver.solve(m)
+    if data.fund.objective == "maxmin_satisfaction" and outcome.solved:
+        with timings.phase("solve"):
+            outcome = best_npv_at_maxmin(m, solver, data, outcome)
     if outcome.status == INFEASIBLE:
         raise InfeasibleError(diagnose(data))
     if outcome.status == TIME_LIMIT:

@@ -67,3 +67,30 @@ def price_of_agreement(m, solver: Solver, data: Pipeline, objective: float) -> f
     if not outcome.solved:
         return None
     return float(outcome.objective) - objective
+
+
+def best_npv_at_maxmin(m, solver: Solver, data: Pipeline, first):
+    """Among portfolios reaching the best smaller satisfaction, the one of highest NPV.
+
+    ``maxmin_satisfaction`` alone leaves many ties; the committee wants the most valuable of
+    them, so the smaller satisfaction is held at its optimum and the NPV objective re-solved.
+    """
+    import pyomo.environ as pyo
+
+    from models.portfolio import set_objective
+
+    if not first.solved:
+        return first
+    best = m.MinSatisfaction.value or 0.0
+    m.Maxmin_Hold = pyo.Constraint(expr=m.MinSatisfaction >= best - 1e-7)
+    try:
+        set_objective(m, data, "npv")
+        second = solver.solve(m)
+    finally:
+        m.del_component(m.Maxmin_Hold)
+        set_objective(m, data, data.fund.objective)
+    if not second.solved:
+        return first
+    from dataclasses import replace
+
+    return replace(second, objective=first.objective, bound=first.bound, gap=first.gap)
