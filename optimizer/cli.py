@@ -148,8 +148,8 @@ def run(
                                           "must be > 0" if name == "--time-limit" else "must be from 0 to 1")])
         con = _console()
         overrides = {"time_limit_s": time_limit, "mip_gap": mip_gap}
-        with con.status("Reading, solving and writing…", spinner="dots") if not as_json else _null():
-            result = run_workbook(pipeline, output, verify=verify, overrides=overrides)
+        with _progress(con, disable=as_json) as step:
+            result = run_workbook(pipeline, output, verify=verify, overrides=overrides, progress=step)
         rep = result.report
         if verify and result.verify_problems:
             raise InternalCheckFailed(result.verify_problems)
@@ -168,12 +168,27 @@ class InternalCheckFailed(Exception):
         super().__init__("the invariant check found rule violations in the output: " + "; ".join(problems))
 
 
-class _null:
-    def __enter__(self):
-        return self
+class _progress:
+    """A progress line on standard error: the phase, and a bar for phases that count steps."""
 
-    def __exit__(self, *a):
-        return False
+    def __init__(self, con, disable: bool):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                                   TimeElapsedColumn)
+
+        self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), console=con, transient=True, disable=disable)
+        self._task = None
+
+    def __enter__(self):
+        self._p.__enter__()
+        self._task = self._p.add_task("starting", total=None)
+        return self.step
+
+    def step(self, phase: str, done: int, total: int | None) -> None:
+        self._p.update(self._task, description=phase, completed=done, total=total)
+
+    def __exit__(self, *exc):
+        return self._p.__exit__(*exc)
 
 
 def _print_run(con, result) -> None:

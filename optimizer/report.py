@@ -273,6 +273,20 @@ def rejection_reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str]
     return "crowded out"
 
 
+def _figure(fig) -> float | None:
+    return None if fig is None else fig.value
+
+
+def _basis(fig, p: Project, entering: bool = False) -> str | None:
+    if fig is None:
+        return None
+    if fig.value is None:
+        if entering:
+            return "cannot enter: no portfolio with it satisfies every rule"
+        return "locked: must fund" if p.decision == "must fund" else "cannot leave: every rule needs it"
+    return "exact" if fig.exact else "estimated"
+
+
 def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:
     keys = set()
     for r in rows:
@@ -287,8 +301,10 @@ def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:
 
 
 def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] | None = None,
-                 price_of_agreement: float | None = None, timings: dict[str, float] | None = None,
-                 solver_version: str = "", options: dict | None = None) -> Report:
+                 price_of_agreement: float | None = None, alternatives: list[Outcome] | None = None,
+                 removal: dict | None = None, entry: dict | None = None,
+                 timings: dict[str, float] | None = None, solver_version: str = "",
+                 options: dict | None = None) -> Report:
     fund = data.fund
     ideals = ideals or {}
     choices: dict[str, Choice] = outcome.choices
@@ -300,23 +316,37 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
     equity = fund.equity_capital + investor_equity
     rep = Report(outcome.status, objective, outcome.gap, outcome.bound, list(choices))
 
-    # Portfolio: rank by NPV value (removal cost ranks arrive with the decision-support analyses)
+    # Portfolio: rank 1 = largest removal cost (must-fund projects, which cannot be removed, first)
+    removal = removal or {}
+    entry = entry or {}
     rows = []
     for pid, c in choices.items():
         p = data.by_id[pid]
         rows.append({"project_id": pid, "name": p.name, "sector": p.sector, "stake": c.stake,
                      "start_year": c.start_year, "committed": committed[pid],
-                     "npv": npv_value(data, p, c), "npv_full": p.npv, "removal_cost": None,
+                     "npv": npv_value(data, p, c), "npv_full": p.npv,
+                     "removal_cost": _figure(removal.get(pid)), "removal_cost_basis": _basis(removal.get(pid), p),
                      "risk": p.risk, "esg_score": p.esg_score, "us_approval": p.us_approval,
                      "jp_approval": p.jp_approval, "decision": p.decision,
                      "decision_reason": p.decision_reason, "decision_as_written": p.decision})
-    rows.sort(key=lambda r: (-r["npv"], r["project_id"]))
+    rows.sort(key=lambda r: (r["decision"] != "must fund",
+                             -(r["removal_cost"] if r["removal_cost"] is not None else float("inf")),
+                             -r["npv"], r["project_id"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
     rep.portfolio = [{"rank": r.pop("rank"), **r} for r in rows]
 
-    rep.alternatives = [{"portfolio": 1, "objective": objective, "gap": 0.0, "added": "", "removed": "",
-                         "projects": len(choices), "committed": total}] if outcome.solved else []
+    rep.alternatives = []
+    if outcome.solved:
+        for k, alt in enumerate([outcome] + list(alternatives or []), 1):
+            value = objective_value(data, alt, ideals=ideals)
+            rep.alternatives.append({
+                "portfolio": k, "objective": value, "gap": objective - value,
+                "added": ", ".join(p for p in alt.choices if p not in choices),
+                "removed": ", ".join(p for p in choices if p not in alt.choices),
+                "projects": len(alt.choices),
+                "committed": sum(committed_by_project(data, alt.choices).values()),
+                "selected": ", ".join(alt.choices)})
 
     rep.constraints = constraint_rows(data, outcome, ideals)
     binding = _binding_keys(rep.constraints, data)
@@ -326,7 +356,9 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
             continue
         rep.rejected.append({"project_id": p.project_id, "name": p.name, "sector": p.sector,
                              "capex": p.capex, "npv": p.npv, "reason": rejection_reason(data, p, outcome, binding),
-                             "break_even_npv": None, "decision": p.decision,
+                             "break_even_npv": _figure(entry.get(p.project_id)),
+                             "break_even_basis": _basis(entry.get(p.project_id), p, entering=True),
+                             "decision": p.decision,
                              "decision_as_written": p.decision})
 
     sector_names = list(dict.fromkeys([s.sector for s in data.sectors] + [p.sector for p in data.projects]))

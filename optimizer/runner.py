@@ -20,9 +20,13 @@ from .solve import INFEASIBLE, TIME_LIMIT, Outcome, Solver, SolverSettings
 @dataclass
 class Timings:
     phases: dict[str, float] = field(default_factory=dict)
+    #: called as listener(phase, done, total) when a phase starts (done 0, total None)
+    listener: object = None
 
     @contextmanager
     def phase(self, name: str):
+        if self.listener:
+            self.listener(name, 0, None)
         start = time.perf_counter()
         try:
             yield
@@ -44,7 +48,7 @@ def default_output(input_path: Path) -> Path:
 
 
 def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
-                   timings: Timings | None = None) -> tuple[Outcome, Report]:
+                   timings: Timings | None = None, progress=None) -> tuple[Outcome, Report]:
     """Build and solve; raise InfeasibleError / TimeLimitError when there is no portfolio."""
     from models.portfolio import build
 
@@ -54,7 +58,7 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     from models.agreement import needs_ideals
 
     settings = settings or SolverSettings.from_fund(data.fund)
-    timings = timings or Timings()
+    timings = timings or Timings(listener=progress)
     with timings.phase("build"):
         m = build(data)
     solver = Solver(settings)
@@ -79,8 +83,21 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
 
             kind = "npv" if data.fund.objective == "maxmin_satisfaction" else data.fund.objective
             price = price_of_agreement(m, solver, data, objective_value(data, outcome, kind, ideals))
+    from .analysis.alternatives import alternatives
+    from .analysis.explain import explain
+    from .report import objective_value
+
+    def objective_of(o: Outcome) -> float:
+        return objective_value(data, o, None, ideals)
+
+    with timings.phase("alternatives"):
+        others = alternatives(m, solver, data, outcome, data.fund.alternatives)
+    with timings.phase("removal cost and break-even"):
+        step = (lambda done, total: progress("removal cost and break-even", done, total)) if progress else None
+        removal, entry = explain(m, solver, data, outcome, objective_of, step)
     with timings.phase("report"):
         report = build_report(data, outcome, ideals=ideals, price_of_agreement=price,
+                              alternatives=others, removal=removal, entry=entry,
                               timings=timings.phases, solver_version=solver.version,
                               options={"time_limit_s": settings.time_limit_s, "mip_gap": settings.mip_gap,
                                        "objective": data.fund.objective,
@@ -90,7 +107,8 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
 
 
 def run_workbook(path: str | Path, output: str | Path | None = None, *, settings: SolverSettings | None = None,
-                 overrides: dict | None = None, verify: bool = False, write: bool = True) -> RunResult:
+                 overrides: dict | None = None, verify: bool = False, write: bool = True,
+                 progress=None) -> RunResult:
     """Run one workbook; ``overrides`` (e.g. from the command line) win over the Fund sheet."""
     from .workbook.validate import read_pipeline
     from .workbook.writer import write_report
@@ -102,11 +120,11 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
     if out.exists() and path.exists() and out.resolve() == path.resolve():
         raise InputError([Problem("command line", None, "-o", str(out),
                                   "the output would overwrite the input workbook; choose another name")])
-    timings = Timings()
+    timings = Timings(listener=progress)
     with timings.phase("read"):
         data = read_pipeline(path)
     settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
-    outcome, report = solve_pipeline(data, settings, timings)
+    outcome, report = solve_pipeline(data, settings, timings, progress)
     result = RunResult(data, outcome, report)
     if write:
         with timings.phase("write"):

@@ -86,10 +86,10 @@ SHARE_COLUMNS = frozenset({
 #: columns of each report table when it has no rows (the header is still written)
 KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "Portfolio": ("rank", "project_id", "name", "sector", "stake", "start_year", "committed", "npv", "npv_full",
-                  "removal_cost", "risk", "esg_score", "us_approval", "jp_approval", "decision",
+                  "removal_cost", "removal_cost_basis", "risk", "esg_score", "us_approval", "jp_approval", "decision",
                   "decision_reason", "decision_as_written"),
-    "Alternatives": ("portfolio", "objective", "gap", "added", "removed", "projects", "committed"),
-    "Rejected": ("project_id", "name", "sector", "capex", "npv", "reason", "break_even_npv", "decision",
+    "Alternatives": ("portfolio", "objective", "gap", "added", "removed", "projects", "committed", "selected"),
+    "Rejected": ("project_id", "name", "sector", "capex", "npv", "reason", "break_even_npv", "break_even_basis", "decision",
                  "decision_as_written"),
     "Nations": ("nation", "score_value", "ideal_score_value", "satisfaction", "min_satisfaction",
                 "approved_projects", "funded_projects_approved", "equity_share", "government_equity",
