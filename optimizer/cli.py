@@ -56,13 +56,17 @@ def _fail(exc, as_json: bool) -> "typer.Exit":
             for p in exc.problems:
                 con.print(f"  • {p}", markup=False)
     elif isinstance(exc, InfeasibleError):
+        output = getattr(exc, "output", None)
         if as_json:
-            _emit_json({"status": "infeasible", "diagnosis": exc.diagnosis})
+            _emit_json({"status": "infeasible", "diagnosis": exc.diagnosis,
+                        "output": None if output is None else str(output)})
         else:
             con.print(f"[bold red]Infeasible:[/] {exc}. The rules that conflict:")
             for d in exc.diagnosis:
                 extra = "" if d.get("shortfall") is None else f" (short by {d['shortfall']:,.6g})"
                 con.print(f"  • {d['rule']}: {d['detail']}{extra}", markup=False)
+            if output is not None:
+                con.print(f"Wrote the diagnosis to {output} (sheet Diagnosis)")
     else:
         if as_json:
             _emit_json({"status": getattr(exc, "status", "error"), "message": str(exc)})
@@ -159,6 +163,62 @@ def run(
                         "verified": None if not verify else not result.verify_problems})
             return
         _print_run(con, result)
+
+    _guard(as_json, go)
+
+
+@app.command()
+def frontier(
+    pipeline: Path = typer.Argument(..., help="The pipeline workbook (.xlsx)."),
+    x: Optional[str] = typer.Option(None, "--x", help="What to sweep: budget (equity_capital), risk "
+                                                      "(max_avg_risk 1–5) or agreement (min_nation_satisfaction 0–1)."),
+    y: str = typer.Option("npv", "--y", help="What to optimize at each point: npv."),
+    points: int = typer.Option(11, "--points", help="Number of evenly spaced points (≥ 2)."),
+    nested: bool = typer.Option(False, "--nested", help="Budget only: each portfolio contains the previous one."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="Output workbook (default outputs/<input>-frontier-<x>.xlsx)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on standard output."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds per solve (overrides Fund)."),
+    mip_gap: Optional[float] = typer.Option(None, "--mip-gap", help="Relative gap (overrides Fund)."),
+):
+    """Efficient frontier: the best objective at each value of the budget, the risk cap or the agreement floor."""
+
+    def go():
+        from .analysis.frontier import run_frontier
+        from .data import Problem
+        from .errors import InputError
+
+        for name, v, ok in (("--time-limit", time_limit, time_limit is None or time_limit > 0),
+                            ("--mip-gap", mip_gap, mip_gap is None or 0 <= mip_gap <= 1)):
+            if not ok:
+                raise InputError([Problem("command line", None, name, v,
+                                          "must be > 0" if name == "--time-limit" else "must be from 0 to 1")])
+        axis = x.strip().lower() if x else None
+        kind = y.strip().lower() if y else y
+        con = _console()
+
+        def show(point, k, n):
+            y_text = "—" if point.y is None else f"{point.y:,.4f}"
+            extra = "" if point.nesting_cost is None else f", nesting cost {point.nesting_cost:,.4f}"
+            con.print(f"  point {k}/{n}: x = {point.x:,.6g}, y = {y_text} ({point.status}, "
+                      f"{len(point.choices)} project{'' if len(point.choices) == 1 else 's'}{extra})", markup=False, highlight=False)
+
+        with _progress(con, disable=False) as step:
+            front, data, out = run_frontier(pipeline, output, axis=axis, y_kind=kind, points=points, nested=nested,
+                                            overrides={"time_limit_s": time_limit, "mip_gap": mip_gap},
+                                            progress=step, on_point=show)
+        if as_json:
+            _emit_json({"status": front.status, "objective": front.objective, "mip_gap": front.mip_gap,
+                        "selected": front.selected, "output": str(out), "x_axis": front.axis,
+                        "y_axis": front.y_kind, "nested": front.nested, "points": front.json_points()})
+            return
+        unit = data.fund.currency_unit
+        solved = sum(1 for p in front.points if p.solved)
+        con.print(f"[bold green]{front.status}[/]: {front.y_kind} against {front.x_parameter}, "
+                  f"{solved} of {len(front.points)} points solved "
+                  f"(x from {front.x_range[0]:,.6g} to {front.x_range[1]:,.6g}"
+                  f"{' ' + unit if front.axis == 'budget' else ''})")
+        con.print(f"Wrote {out}")
 
     _guard(as_json, go)
 

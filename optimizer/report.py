@@ -300,6 +300,19 @@ def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:
     return keys
 
 
+def funded_only(outcome: Outcome) -> Outcome:
+    """Drop projects the solver started at a stake of 0 (possible when min_stake is 0).
+
+    SPEC §1: min_stake 0 means "out, or any share up to max_stake"; a zero share is out, so it
+    belongs on Rejected, not on Portfolio.
+    """
+    if all(c.stake > 1e-9 for c in outcome.choices.values()):
+        return outcome
+    from dataclasses import replace
+
+    return replace(outcome, choices={p: c for p, c in outcome.choices.items() if c.stake > 1e-9})
+
+
 def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] | None = None,
                  price_of_agreement: float | None = None, alternatives: list[Outcome] | None = None,
                  removal: dict | None = None, entry: dict | None = None,
@@ -307,6 +320,8 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
                  options: dict | None = None) -> Report:
     fund = data.fund
     ideals = ideals or {}
+    outcome = funded_only(outcome)
+    alternatives = [funded_only(a) for a in alternatives or []]
     choices: dict[str, Choice] = outcome.choices
     objective = objective_value(data, outcome, ideals=ideals) if outcome.solved else None
     committed = committed_by_project(data, choices)

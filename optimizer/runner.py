@@ -72,7 +72,8 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
         with timings.phase("solve"):
             outcome = best_npv_at_maxmin(m, solver, data, outcome)
     if outcome.status == INFEASIBLE:
-        raise InfeasibleError(diagnose(data))
+        with timings.phase("diagnosis"):
+            raise InfeasibleError(diagnose(data, settings, ideals))
     if outcome.status == TIME_LIMIT:
         raise TimeLimitError(f"the time limit of {settings.time_limit_s:g} s ran out before any portfolio "
                              "satisfying every rule was found; raise time_limit_s on the Fund sheet")
@@ -124,7 +125,12 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
     with timings.phase("read"):
         data = read_pipeline(path)
     settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
-    outcome, report = solve_pipeline(data, settings, timings, progress)
+    try:
+        outcome, report = solve_pipeline(data, settings, timings, progress)
+    except InfeasibleError as exc:
+        if write:
+            _write_diagnosis(data, exc, out, timings)
+        raise
     result = RunResult(data, outcome, report)
     if write:
         with timings.phase("write"):
@@ -135,3 +141,19 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
 
             result.verify_problems = check_workbook(out)
     return result
+
+
+def _write_diagnosis(data: Pipeline, exc: InfeasibleError, out: Path, timings: Timings) -> None:
+    """Exit 3 still leaves a workbook: the Diagnosis sheet beside the carried input sheets."""
+    from . import __version__
+    from .workbook.writer import write_diagnosis
+
+    report = Report("infeasible", None, None, None, [])
+    report.summary = [("status", "infeasible"), ("message", str(exc)),
+                      ("conflicting rules", len(exc.diagnosis)), ("currency unit", data.fund.currency_unit)]
+    report.run = [("fundopt version", __version__), ("input file", data.source.name if data.source else ""),
+                  ("input SHA-256", data.source.sha256 if data.source else "")]
+    report.run += [(f"time: {k} (s)", round(v, 4)) for k, v in timings.phases.items()]
+    write_diagnosis(report, exc.diagnosis, data, out)
+    exc.output = out
+

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 from helpers import make_workbook
 
@@ -228,7 +229,8 @@ def test_infeasible_must_fund_above_equity_exits_3_with_diagnosis(tmp_path):
     assert result.returncode == 3, result.stderr
     out = only_json(result.stdout)
     assert out["status"] == "infeasible"
-    assert out["selected"] == [] and out["output"] is None
+    # exit 3 writes the Diagnosis workbook (input sheets carried) at the default output path
+    assert out["selected"] == [] and out["output"] == "outputs/pipeline-portfolio.xlsx"
     diagnosis = out["diagnosis"]
     assert isinstance(diagnosis, list) and diagnosis
     for d in diagnosis:
@@ -236,7 +238,9 @@ def test_infeasible_must_fund_above_equity_exits_3_with_diagnosis(tmp_path):
     (equity,) = [d for d in diagnosis if "equity" in d["rule"]]
     assert equity["shortfall"] == pytest.approx(200.0)
     assert "500" in equity["detail"] and "300" in equity["detail"]
-    assert not (tmp_path / "outputs").exists()
+    diag = openpyxl.load_workbook(tmp_path / "outputs" / "pipeline-portfolio.xlsx")
+    assert diag.sheetnames[:3] == ["Summary", "Diagnosis", "Run"] and "Projects" in diag.sheetnames
+    assert [c.value for c in diag["Diagnosis"][1]][:3] == ["rule", "detail", "shortfall"]
     assert sha256(src) == before
     human = fundopt(tmp_path, "run", "pipeline.xlsx")
     assert human.returncode == 3

@@ -32,7 +32,7 @@ def ideal_values(m, solver: Solver, data: Pipeline) -> dict[str, float]:
             set_objective_expr(m, m.score_value[n])
             outcome = solver.solve(m)
             if outcome.status == INFEASIBLE:
-                raise InfeasibleError(diagnose(data))
+                raise InfeasibleError(diagnose(data, solver.settings))
             if outcome.status == TIME_LIMIT:
                 raise TimeLimitError(f"the time limit ran out while finding {n}'s ideal portfolio")
             # the best portfolio found, within the run's mip_gap (exact when mip_gap = 0)

@@ -75,7 +75,7 @@ MONEY_COLUMNS = frozenset({
     "committed", "npv", "npv_full", "npv_low", "npv_high", "removal_cost", "capex", "break_even_npv",
     "spending", "capital_limit", "cumulative_spending", "score_value", "ideal_score_value", "equity",
     "objective", "portfolio_npv", "min_commitment", "max_commitment", "commitment", "government_equity",
-    "investor_equity", "equity_drawn", "amount", "cost", "max_amount",
+    "investor_equity", "equity_drawn", "amount", "cost", "max_amount", "shortfall", "least_change",
 })
 #: report columns shown as a percentage
 SHARE_COLUMNS = frozenset({
@@ -98,6 +98,7 @@ KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "Capital": ("year", "spending", "equity_drawn", "debt_drawn", "capital_limit", "budget_use", "debt_limit",
                 "cumulative_spending"),
     "Constraints": ("rule", "scope", "sense", "limit", "value", "slack", "binding", "holds", "unit"),
+    "Diagnosis": ("rule", "detail", "shortfall", "least_change"),
 }
 
 #: report columns added to the Sectors sheet -> the key of ``Report.sectors`` that fills it
@@ -125,6 +126,24 @@ HIDDEN_COLUMNS = frozenset({"decision_as_written"})
 def write_report(report: Report, data: Pipeline, path: str | os.PathLike) -> None:
     """Write the ranked-portfolio workbook to ``path`` atomically; raise OutputError on failure."""
     write_atomic(path, lambda wb: _ReportWriter(wb, report, data).write())
+
+
+def write_diagnosis(report: Report, diagnosis: list[dict], data: Pipeline, path: str | os.PathLike) -> None:
+    """The workbook of an infeasible run: Summary, Diagnosis (each conflicting rule, by how much,
+    and the least change that restores feasibility), Run, and the input sheets carried over, so
+    that the analyst can fix the rules in place and run it again."""
+
+    def build(wb) -> None:
+        w = _ReportWriter(wb, report, data)
+        for name in ("Summary", "Diagnosis", "Run"):
+            w._titles.add(name.lower())
+        w._pairs(w._sheet("Summary"), report.summary, w._summary_format)
+        w._table(w._sheet("Diagnosis"), "Diagnosis", diagnosis)
+        w._pairs(w._sheet("Run"), report.run)
+        for sheet in (data.source.sheets if data.source else ()):
+            w._carried(w.add_sheet(sheet.title), sheet)
+
+    write_atomic(path, build)
 
 
 def write_atomic(path: str | os.PathLike, build: Callable[[Any], None]) -> None:
