@@ -277,11 +277,15 @@ def _figure(fig) -> float | None:
     return None if fig is None else fig.value
 
 
-def _basis(fig, p: Project, entering: bool = False) -> str | None:
+def _basis(fig, p: Project, entering: bool = False, data: Pipeline | None = None) -> str | None:
     if fig is None:
         return None
     if fig.value is None:
         if entering:
+            from .analysis.explain import npv_weight
+
+            if npv_weight(data) is None:
+                return f"not computed: the objective ({data.fund.objective}) does not count NPV"
             return "cannot enter: no portfolio with it satisfies every rule"
         return "locked: must fund" if p.decision == "must fund" else "cannot leave: every rule needs it"
     return "exact" if fig.exact else "estimated"
@@ -341,8 +345,10 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
                      "start_year": c.start_year, "committed": committed[pid],
                      "npv": npv_value(data, p, c), "npv_full": p.npv,
                      "removal_cost": _figure(removal.get(pid)), "removal_cost_basis": _basis(removal.get(pid), p),
-                     "risk": p.risk, "esg_score": p.esg_score, "us_approval": p.us_approval,
-                     "jp_approval": p.jp_approval, "decision": p.decision,
+                     "risk": p.risk, "esg_score": p.esg_score,
+                     "us_approval": p.us_approval if "US" in data.approval_columns else None,
+                     "jp_approval": p.jp_approval if "JP" in data.approval_columns else None,
+                     "decision": p.decision,
                      "decision_reason": p.decision_reason, "decision_as_written": p.decision})
     rows.sort(key=lambda r: (r["decision"] != "must fund",
                              -(r["removal_cost"] if r["removal_cost"] is not None else float("inf")),
@@ -372,7 +378,7 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
         rep.rejected.append({"project_id": p.project_id, "name": p.name, "sector": p.sector,
                              "capex": p.capex, "npv": p.npv, "reason": rejection_reason(data, p, outcome, binding),
                              "break_even_npv": _figure(entry.get(p.project_id)),
-                             "break_even_basis": _basis(entry.get(p.project_id), p, entering=True),
+                             "break_even_basis": _basis(entry.get(p.project_id), p, entering=True, data=data),
                              "decision": p.decision,
                              "decision_as_written": p.decision})
 

@@ -35,6 +35,18 @@ def _forced(m, solver: Solver, pid: str, level: int, report_value) -> float | No
     return report_value(outcome) if outcome.solved else None
 
 
+def npv_weight(data: Pipeline) -> float | None:
+    """Objective units per unit of NPV: 1 for npv, its weight for weighted; None when NPV does not count."""
+    if data.fund.objective == "npv":
+        return 1.0
+    if data.fund.objective == "weighted":
+        from ..workbook.validate import parse_weights
+
+        w = parse_weights(data.fund.objective_weights or "npv=1")[0].get("npv", 0.0)
+        return w if w > 0 else None
+    return None
+
+
 def can_enter(data: Pipeline, pid: str) -> bool:
     p = data.by_id[pid]
     return p.decision != "exclude" and data.approved(p) and not data.screened_by_esg(p)
@@ -61,23 +73,28 @@ def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
     for i, p in enumerate(order_out):
         if i < limit:
             value = _forced(m, solver, p, 0, objective_of)
-            removal[p] = Figure(None if value is None else objective - value, True)
+            # a re-solve can beat the run's portfolio by up to its mip_gap: never a negative cost
+            removal[p] = Figure(None if value is None else max(0.0, objective - value), True)
             done += 1
             if progress:
                 progress(done, total)
         else:
             removal[p] = Figure(estimates_out.get(p), False)
+    per_npv = npv_weight(data)
     for i, p in enumerate(order_in):
         npv = data.by_id[p].npv
+        if per_npv is None:  # the objective does not count NPV: no NPV makes the project enter
+            entry[p] = Figure(None, True)
+            continue
         if i < limit:
             value = _forced(m, solver, p, 1, objective_of)
-            entry[p] = Figure(None if value is None else npv + (objective - value), True)
+            entry[p] = Figure(None if value is None else npv + max(0.0, objective - value) / per_npv, True)
             done += 1
             if progress:
                 progress(done, total)
         else:
             loss = estimates_in.get(p)
-            entry[p] = Figure(None if loss is None else npv + loss, False)
+            entry[p] = Figure(None if loss is None else npv + loss / per_npv, False)
     return removal, entry
 
 
