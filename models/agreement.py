@@ -8,13 +8,15 @@ stored in the mutable parameter ideal[n]. Satisfaction = V[n] / V*[n].
 Sets
     NATIONS          n ∈ {US, JP}
 Parameters
-    score_n[p] (us_score / jp_score, blank = 0), ideal[n] (mutable), min_nation_satisfaction
+    score_n[p] (us_score / jp_score, blank = 0), ideal[n] (mutable),
+    min_satisfaction = min_nation_satisfaction (mutable: the agreement frontier re-solves over
+    it; built at 0 when the Fund sheet has none and ModelSettings.frontier = "agreement")
 Variables
     MinSatisfaction ∈ [0, 1]   (objective maxmin_satisfaction only)
 Expressions
     score_value[n] = Σ_p score_n[p] × committed[p]
 Constraints
-    Nation_Satisfaction[n]:  score_value[n] ≥ min_nation_satisfaction × ideal[n]
+    Nation_Satisfaction[n]:  score_value[n] ≥ min_satisfaction × ideal[n]
     Satisfaction_Floor[n]:   MinSatisfaction × ideal[n] ≤ score_value[n]   (objective maxmin_satisfaction)
 Objective term (maxmin_satisfaction)
     MinSatisfaction
@@ -36,13 +38,15 @@ def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
     scores = {n: {p.project_id: (p.score(n) or 0.0) for p in data.projects} for n in NATIONS}
     m.score_value = pyo.Expression(
         m.NATIONS, rule=lambda m, n: sum(scores[n][p] * m.committed[p] for p in m.PROJECTS if scores[n][p]))
-    if not needs_ideals(data):
+    swept = getattr(settings, "frontier", None) == "agreement"
+    if not (needs_ideals(data) or swept):
         return
     m.ideal = pyo.Param(m.NATIONS, initialize=0.0, mutable=True)
     theta = data.fund.min_nation_satisfaction
-    if theta:
+    if theta or swept:
+        m.min_satisfaction = pyo.Param(initialize=theta or 0.0, mutable=True)
         m.Nation_Satisfaction = pyo.Constraint(
-            m.NATIONS, rule=lambda m, n: m.score_value[n] >= theta * m.ideal[n])
+            m.NATIONS, rule=lambda m, n: m.score_value[n] >= m.min_satisfaction * m.ideal[n])
     if data.fund.objective == "maxmin_satisfaction":
         m.MinSatisfaction = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, 1))
         m.Satisfaction_Floor = pyo.Constraint(

@@ -33,6 +33,9 @@ class ModelSettings:
     """What to build beyond the data: kept small so a batch worker can pickle it."""
 
     objective: str | None = None  # None: the Fund sheet's objective
+    #: the rule a frontier sweeps ("budget", "risk" or "agreement"), built as a mutable
+    #: parameter even when the Fund sheet leaves that rule off (None: as the Fund sheet says)
+    frontier: str | None = None
 
 
 def build(data: Pipeline, settings: ModelSettings | None = None) -> pyo.ConcreteModel:

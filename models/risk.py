@@ -1,7 +1,9 @@
 """Risk and concentration screens on the portfolio. Shares are of total commitments.
 
 Parameters (Fund)
-    max_avg_risk, max_project_share, max_speculative_share, jp_content_min, jp_content_max
+    max_avg_risk (mutable: the risk frontier re-solves over it; built at 5, no cap, when the
+        Fund sheet has none and ModelSettings.frontier = "risk"),
+    max_project_share, max_speculative_share, jp_content_min, jp_content_max
     risk[p], jp_content[p] (blank = 0), speculative[s] (Sectors)
 Constraints
     Average_Risk:          Σ_p committed[p] × risk[p] ≤ max_avg_risk × Σ_p committed[p]
@@ -22,9 +24,11 @@ def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
     fund = data.fund
     projects = data.projects
     total = m.total_committed
-    if fund.max_avg_risk is not None:
+    if fund.max_avg_risk is not None or getattr(settings, "frontier", None) == "risk":
+        cap = fund.max_avg_risk if fund.max_avg_risk is not None else 5.0
+        m.max_avg_risk = pyo.Param(initialize=cap, mutable=True)
         m.Average_Risk = pyo.Constraint(
-            expr=sum(m.committed[p.project_id] * ((p.risk or 0.0) - fund.max_avg_risk) for p in projects) <= 0)
+            expr=sum(m.committed[p.project_id] * ((p.risk or 0.0) - m.max_avg_risk) for p in projects) <= 0)
     if fund.max_project_share is not None and fund.max_project_share < 1:
         m.Project_Share_Max = pyo.Constraint(
             m.PROJECTS, rule=lambda m, p: m.committed[p] <= fund.max_project_share * total)

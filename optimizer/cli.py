@@ -200,8 +200,9 @@ def frontier(
         def show(point, k, n):
             y_text = "—" if point.y is None else f"{point.y:,.4f}"
             extra = "" if point.nesting_cost is None else f", nesting cost {point.nesting_cost:,.4f}"
+            count = len(point.choices)
             con.print(f"  point {k}/{n}: x = {point.x:,.6g}, y = {y_text} ({point.status}, "
-                      f"{len(point.choices)} project{'' if len(point.choices) == 1 else 's'}{extra})", markup=False, highlight=False)
+                      f"{count} project{'' if count == 1 else 's'}{extra})", markup=False, highlight=False)
 
         with _progress(con, disable=False) as step:
             front, data, out = run_frontier(pipeline, output, axis=axis, y_kind=kind, points=points, nested=nested,

@@ -366,7 +366,10 @@ class _Sweep:
                 for c in off:
                     c.activate()
                 self._objective()
-            lo = self._committed(least) if least.solved else hi
+            if least.solved:
+                lo = self._committed(least)
+            else:  # the time limit ran out: the must-fund commitments are a safe lower end
+                lo = sum(p.capex * p.min_stake for p in data.projects if p.decision == "must fund")
         finally:
             m.Equity_Capital.activate()
         if lo > 0 and (data.investors or data.fund.max_leverage > 0):
