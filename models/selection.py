@@ -18,7 +18,12 @@ Expressions
     npv_value[p]  = Σ_t stake[p, t] × npv[p] / (1 + discount_rate)^(t − earliest_start[p])
 Constraints
     One_Start[p]:        Select[p] = Σ_t Start[p, t]
-    Stake_Min[p, t]:     Stake[p, t] ≥ min_stake[p] × Start[p, t]
+    Stake_Min[p, t]:     Stake[p, t] ≥ stake_floor[p] × Start[p, t]
+                         stake_floor[p] = min_stake[p], except that a project with min_stake 0
+                         that a lock or a count can force in (decision = must fund, named on a
+                         Rules row, or in a sector with min_projects) gets MIN_SHARE: "funded"
+                         then means a positive share, so a 0 % stake cannot satisfy the rule.
+                         (min_stake 0 = out, or any share up to max_stake; a stake of 0 is out.)
     Stake_Max[p, t]:     Stake[p, t] ≤ max_stake[p] × Start[p, t]
     Must_Fund[p]:        Select[p] = 1          (decision = must fund)
     Exclude[p]:          Select[p] = 0          (decision = exclude)
@@ -37,8 +42,23 @@ import pyomo.environ as pyo
 from optimizer.data import Pipeline, Project
 
 
+#: the smallest share that counts as funded for a min_stake-0 project a rule can force in
+MIN_SHARE = 1e-5
+
+
 def varies(p: Project) -> bool:
     return p.min_stake < p.max_stake
+
+
+def stake_floors(data: Pipeline) -> dict[str, float]:
+    """stake_floor[p]: min_stake, or MIN_SHARE where min_stake is 0 and a rule may force p in."""
+    in_rules = {q for r in data.rules for q in r.projects}
+    counted = {s.sector for s in data.sectors if s.min_projects}
+    floors = {}
+    for p in data.projects:
+        forced = p.decision == "must fund" or p.project_id in in_rules or p.sector in counted
+        floors[p.project_id] = MIN_SHARE if (p.min_stake <= 0 and forced and varies(p)) else p.min_stake
+    return floors
 
 
 def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
@@ -54,8 +74,9 @@ def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
 
     m.One_Start = pyo.Constraint(
         m.PROJECTS, rule=lambda m, p: m.Select[p] == sum(m.Start[p, t] for t in data.start_years(projects[p])))
+    floor = stake_floors(data)
     m.Stake_Min = pyo.Constraint(
-        m.VARYING, rule=lambda m, p, t: m.Stake[p, t] >= projects[p].min_stake * m.Start[p, t])
+        m.VARYING, rule=lambda m, p, t: m.Stake[p, t] >= floor[p] * m.Start[p, t])
     m.Stake_Max = pyo.Constraint(
         m.VARYING, rule=lambda m, p, t: m.Stake[p, t] <= projects[p].max_stake * m.Start[p, t])
 

@@ -134,7 +134,8 @@ def extract(m) -> dict:
             stake = m.Stake[p, t].value if (p, t) in varying else None
             if stake is None:
                 stake = _fixed_stake(m, p, t)
-            choices[p] = Choice(round(float(stake), 9), int(t))
+            if stake > 1e-9:  # a project started at a 0 % stake is not funded
+                choices[p] = Choice(round(float(stake), 9), int(t))
     order = {p: i for i, p in enumerate(m.PROJECTS)}
     return dict(sorted(choices.items(), key=lambda kv: order[kv[0]]))
 
