@@ -12,7 +12,7 @@ Expressions
 Constraints
     Investor_Min[i]:   Commit[i] ≥ min_commitment[i] × InvestorIn[i]
     Investor_Max[i]:   Commit[i] ≤ max_commitment[i] × InvestorIn[i]
-                       (no max: the pipeline's total capex bounds it)
+                       (no max: the pipeline's total capex, or min_commitment if larger, bounds it)
     Investor_Risk[i]:  Σ_p committed[p] × risk[p] ≤ max_avg_risk[i] × Σ_p committed[p] + M_i × (1 − InvestorIn[i])
                        M_i = Σ_p capex[p] × max(0, risk[p] − max_avg_risk[i]); so the cap on the
                        commitment-weighted average risk holds whenever investor i commits anything
@@ -43,7 +43,7 @@ def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
         if inv[i].min_commitment else pyo.Constraint.Skip)
     m.Investor_Max = pyo.Constraint(
         m.INVESTORS, rule=lambda m, i: m.Commit[i] <= (inv[i].max_commitment if inv[i].max_commitment is not None
-                                                       else total_capex) * m.InvestorIn[i])
+                                                       else max(total_capex, inv[i].min_commitment)) * m.InvestorIn[i])
 
     def risk_cap(m, i):
         cap = inv[i].max_avg_risk

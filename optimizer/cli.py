@@ -246,7 +246,10 @@ class _progress:
         return self.step
 
     def step(self, phase: str, done: int, total: int | None) -> None:
-        self._p.update(self._task, description=phase, completed=done, total=total)
+        if done == 0:  # a new phase: a spinner, or a fresh bar when it counts steps
+            self._p.reset(self._task, total=total, description=phase)
+        else:
+            self._p.update(self._task, description=phase, completed=done, total=total)
 
     def __exit__(self, *exc):
         return self._p.__exit__(*exc)
