@@ -291,6 +291,14 @@ def _basis(fig, p: Project, entering: bool = False, data: Pipeline | None = None
     return "exact" if fig.exact else "estimated"
 
 
+def _reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str], blockers: list[str] | None) -> str:
+    reason = rejection_reason(data, p, sol, binding)
+    if blockers and (reason == "crowded out" or reason.startswith("funded only together")):
+        # no feasible portfolio holds it: name the rules that would have to give way
+        return "cannot be funded under " + "; ".join(blockers)
+    return reason
+
+
 def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:
     keys = set()
     for r in rows:
@@ -319,7 +327,7 @@ def funded_only(outcome: Outcome) -> Outcome:
 
 def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] | None = None,
                  price_of_agreement: float | None = None, alternatives: list[Outcome] | None = None,
-                 removal: dict | None = None, entry: dict | None = None,
+                 removal: dict | None = None, entry: dict | None = None, blockers: dict | None = None,
                  timings: dict[str, float] | None = None, solver_version: str = "",
                  options: dict | None = None) -> Report:
     fund = data.fund
@@ -376,7 +384,7 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
         if p.project_id in choices:
             continue
         rep.rejected.append({"project_id": p.project_id, "name": p.name, "sector": p.sector,
-                             "capex": p.capex, "npv": p.npv, "reason": rejection_reason(data, p, outcome, binding),
+                             "capex": p.capex, "npv": p.npv, "reason": _reason(data, p, outcome, binding, (blockers or {}).get(p.project_id)),
                              "break_even_npv": _figure(entry.get(p.project_id)),
                              "break_even_basis": _basis(entry.get(p.project_id), p, entering=True, data=data),
                              "decision": p.decision,

@@ -85,6 +85,7 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
             kind = "npv" if data.fund.objective == "maxmin_satisfaction" else data.fund.objective
             price = price_of_agreement(m, solver, data, objective_value(data, outcome, kind, ideals))
     from .analysis.alternatives import alternatives
+    from .analysis.diagnosis import blocking_rules
     from .analysis.explain import explain
     from .report import objective_value
 
@@ -96,9 +97,12 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     with timings.phase("removal cost and break-even"):
         step = (lambda done, total: progress("removal cost and break-even", done, total)) if progress else None
         removal, entry = explain(m, solver, data, outcome, objective_of, step)
+    with timings.phase("blocking rules"):
+        blockers = blocking_rules(data, settings, ideals, [p for p, f in entry.items() if f.value is None],
+                                  data.fund.explain_limit)
     with timings.phase("report"):
         report = build_report(data, outcome, ideals=ideals, price_of_agreement=price,
-                              alternatives=others, removal=removal, entry=entry,
+                              alternatives=others, removal=removal, entry=entry, blockers=blockers,
                               timings=timings.phases, solver_version=solver.version,
                               options={"time_limit_s": settings.time_limit_s, "mip_gap": settings.mip_gap,
                                        "objective": data.fund.objective,

@@ -121,6 +121,25 @@ def data_checks(data: Pipeline) -> list[dict]:
     return out
 
 
+def blocking_rules(data: Pipeline, settings, ideals, projects: list[str], limit: int) -> dict[str, list[str]]:
+    """For projects that no feasible portfolio can hold: the rules that keep each out.
+
+    The project is locked in (decision = must fund) and the elastic model names the rules that
+    must give way (at most ``limit`` projects, each one elastic solve).
+    """
+    from dataclasses import replace
+
+    out: dict[str, list[str]] = {}
+    for pid in projects[:limit]:
+        forced = replace(data, projects=tuple(replace(p, decision="must fund") if p.project_id == pid else p
+                                              for p in data.projects))
+        rules = [d["rule"] for d in elastic_diagnosis(forced, settings, ideals)
+                 if d["rule"] != f"must fund {pid}"]
+        if rules:
+            out[pid] = rules
+    return out
+
+
 # --------------------------------------------------------------------------- elastic diagnosis
 def elastic_diagnosis(data: Pipeline, settings, ideals: dict[str, float] | None = None) -> list[dict]:
     """Which rules conflict, and by how much, from the elastic model (models/elastic.py).
