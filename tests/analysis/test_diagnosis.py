@@ -114,9 +114,9 @@ def test_cli_exit_3_with_json_diagnosis(tmp_path):
 
 
 def test_rejected_names_the_rules_that_keep_a_project_out(tmp_path):
-    # B (capex 12) can never fit equity 10: forcing it in breaks only the equity rule; C is merely
-    # crowded out by A (A + C = 9 fits, so C's exclusion is value, not a rule): A alone 10 vs A + C 13
-    # is the optimum, so nothing is crowded out when C fits — make C compete: equity 8, A(5) + C(4) = 9
+    # Equity 8; A (5, NPV 10), B (12, NPV 20), C (4, NPV 3). A + C = 9 does not fit, so the best
+    # is A alone (10). B can never fit: forcing it in breaks only the equity rule. C could be
+    # funded (alone), so it is crowded out by A, a value judgement rather than a rule.
     projects = [P("A", "S", 5, 10), P("B", "T", 12, 20), P("C", "S", 4, 3)]
     path = make_workbook(tmp_path / "in.xlsx", projects, fund={"equity_capital": 8, "mip_gap": 0},
                          sectors=[{"sector": "S"}, {"sector": "T"}])
