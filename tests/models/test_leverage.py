@@ -11,42 +11,10 @@ mip_gap 0 on Fund; the optimum is computed by hand in the comment. planning_star
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import openpyxl
 import pytest
 
-from helpers import make_workbook
-from optimizer.runner import run_workbook
-
-
-def project(pid, capex, npv, sector="Energy", **extra):
-    return {"project_id": pid, "name": f"Project {pid}", "sector": sector, "capex": capex, "npv": npv, **extra}
-
-
-def solve(tmp_path: Path, name: str = "case", **workbook):
-    """Write the workbook (mip_gap 0 on Fund), run it end to end with the invariant checker."""
-    workbook["fund"] = {"mip_gap": 0, **(workbook.get("fund") or {})}
-    path = make_workbook(tmp_path / f"{name}.xlsx", **workbook)
-    result = run_workbook(path, tmp_path / f"{name}-out.xlsx", verify=True)
-    assert result.verify_problems == [], result.verify_problems
-    assert result.outcome.status == "optimal"
-    assert result.outcome.objective == pytest.approx(result.report.objective, abs=1e-6)
-    return result
-
-
-def sheet_rows(path, title: str) -> list[dict]:
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = list(wb[title].iter_rows(values_only=True))
-    finally:
-        wb.close()
-    header = [str(h) for h in rows[0]]
-    return [dict(zip(header, r)) for r in rows[1:] if any(v is not None for v in r)]
-
-
-def summary(result) -> dict:
-    return {r["item"]: r["value"] for r in sheet_rows(result.output, "Summary")}
+from helpers import project, sheet_rows, solve, summary
 
 
 def debt(result) -> float:
