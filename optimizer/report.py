@@ -292,11 +292,9 @@ def _basis(fig, p: Project, entering: bool = False, data: Pipeline | None = None
 
 
 def _reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str], blockers: list[str] | None) -> str:
-    reason = rejection_reason(data, p, sol, binding)
-    if blockers and (reason == "crowded out" or reason.startswith("funded only together")):
-        # no feasible portfolio holds it: name the rules that would have to give way
-        return "cannot be funded under " + "; ".join(blockers)
-    return reason
+    if blockers:  # no feasible portfolio holds it: name the rules that would have to give way
+        return "no portfolio with it meets every rule; least change: loosen " + "; ".join(blockers)
+    return rejection_reason(data, p, sol, binding)
 
 
 def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:

@@ -133,7 +133,7 @@ def blocking_rules(data: Pipeline, settings, ideals, projects: list[str], limit:
     for pid in projects[:limit]:
         forced = replace(data, projects=tuple(replace(p, decision="must fund") if p.project_id == pid else p
                                               for p in data.projects))
-        rules = [d["rule"] for d in elastic_diagnosis(forced, settings, ideals)
+        rules = [f"{d['rule']} (off by {d['shortfall']:,.6g})" for d in elastic_diagnosis(forced, settings, ideals)
                  if d["rule"] != f"must fund {pid}"]
         if rules:
             out[pid] = rules
