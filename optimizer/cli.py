@@ -263,13 +263,13 @@ def _print_run(con, result) -> None:
     con.print(f"[bold green]{rep.status}[/]: objective {rep.objective:,.4f} {unit}{gap}; "
               f"{len(rep.selected)} of {len(result.data.projects)} projects funded")
     table = Table(title="Portfolio (top 15)", show_lines=False)
-    wide = con.width >= 100
+    wide = con.width >= 110
     cols = ("rank", "project", "name", "sector", "stake", "start", "committed", "npv")
     for col in cols if wide else tuple(c for c in cols if c != "name"):
         left = col in ("project", "name", "sector")
         widths = {"rank": 4, "project": 7, "stake": 5, "start": 5, "committed": 9, "npv": 7}
         table.add_column(col, justify="left" if left else "right", no_wrap=True, overflow="ellipsis",
-                         min_width=widths.get(col), max_width=14 if col == "sector" else None,
+                         min_width=widths.get(col), max_width={"sector": 14, "name": 30}.get(col),
                          ratio=1 if col == "name" else None)
     for r in rep.portfolio[:15]:
         cells = [str(r["rank"]), r["project_id"], r["name"], r["sector"], f"{r['stake']:.0%}",

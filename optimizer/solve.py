@@ -94,6 +94,33 @@ class Solver:
         self._highs.config.time_limit = float(settings.time_limit_s)
         self._highs.highs_options = settings.highs_options()
 
+    def solve_with_fixed(self, m, var, value: float) -> Outcome:
+        """Re-solve with one variable fixed, then free it again.
+
+        The model must have been solved by this solver before (the persistent instance is set).
+        Only that variable is sent to HiGHS (the persistent instance keeps everything else, and
+        its basis): Pyomo's scan of the whole model for changes is switched off meanwhile, so a
+        re-solve costs the solver's time, not a walk over every constraint.
+        """
+        cfg = self._highs.update_config
+        keys = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                "update_vars", "update_params", "update_named_expressions", "update_objective")
+        saved = {k: getattr(cfg, k) for k in keys}
+        self._highs.update()  # bring HiGHS up to date first (e.g. cuts removed since the last solve)
+        for k in keys:
+            setattr(cfg, k, False)
+        try:
+            var.fix(value)
+            self._highs.update_variables([var])
+            outcome = self.solve(m)
+        finally:
+            var.unfix()
+            self._highs.update_variables([var])
+            for k, v in saved.items():
+                setattr(cfg, k, v)
+        return outcome
+
     @property
     def version(self) -> str:
         return ".".join(str(v) for v in self._highs.version())

@@ -26,12 +26,7 @@ class Figure:
 
 
 def _forced(m, solver: Solver, pid: str, level: int, report_value) -> float | None:
-    var = m.Select[pid]
-    var.fix(level)
-    try:
-        outcome = solver.solve(m)
-    finally:
-        var.unfix()
+    outcome = solver.solve_with_fixed(m, m.Select[pid], level)
     return report_value(outcome) if outcome.solved else None
 
 
@@ -110,12 +105,7 @@ def _lp_estimates(m, data: Pipeline, funded, candidates, settings):
         return {}, {}
 
     def loss(pid: str, level: int) -> float | None:
-        var = relaxed.Select[pid]
-        var.fix(level)
-        try:
-            out = lp.solve(relaxed)
-        finally:
-            var.unfix()
+        out = lp.solve_with_fixed(relaxed, relaxed.Select[pid], level)
         return None if not out.solved else max(0.0, base.objective - out.objective)
 
     return ({p: loss(p, 0) for p in funded}, {p: loss(p, 1) for p in candidates})
