@@ -10,10 +10,17 @@ every run. Money is in USD bn. The layout follows SPEC.md section 1: a ``Project
 with a title block above its header row, plus ``CapexSchedule``, ``Fund``, ``Sectors``,
 ``Budget``, ``Investors``, ``Rules`` and ``Scenarios``.
 
+Every rule family of ``models/`` is on in the sample and shows at the optimum: start
+windows and partial stakes, the yearly budget, sector caps, the average-risk cap, loan to
+value and yearly debt limits, investors, the two-nation satisfaction floor, rules,
+approvals, the ESG screen and the committee's locks (see the comment above ``FUND``).
+
 Before writing, the script checks its own data (ranges, NPV bands, schedule sums) and
-checks that one hand-chosen 0/1 portfolio (``FEASIBLE_PORTFOLIO``) satisfies the equity,
-yearly budget, sector, approval, ESG, decision and rule constraints, so the sample is known
-to be feasible without a solver.
+checks that one hand-chosen 0/1 portfolio (``FEASIBLE_PORTFOLIO``) satisfies the equity
+(with investors, without debt), yearly budget, sector, risk-screen, approval, ESG, decision
+and rule constraints, so the sample is known to be feasible without a solver. The nations'
+satisfaction floor is not part of that check: it needs each nation's ideal portfolio, which
+only the solver finds (``fundopt run inputs/pipeline.xlsx --verify``).
 """
 
 from __future__ import annotations
@@ -34,6 +41,13 @@ SUBTITLE = "Prepared for the investment committee, money in USD bn"
 # --------------------------------------------------------------------------------------
 # Fund
 # --------------------------------------------------------------------------------------
+# Every rule family is switched on, and the sample is tuned so that each one shows at the
+# optimum (`fundopt run inputs/pipeline.xlsx`): the fund borrows (debt_cost 0.05 against
+# projects returning 10-30 % of capex) until the loan-to-value cap binds, the 2027 budget
+# and the AI sector cap bind, the average-risk cap of 2.8 binds (the retail fund's own cap,
+# so all four investors stay in), and min_nation_satisfaction 0.979 binds for the US (the
+# objective falls from 82.38 to 82.20 with it). Large projects with partial stakes absorb
+# each binding limit, which keeps every re-solve of the run fast.
 FUND = [
     ("currency_unit", "USD bn"),
     ("equity_capital", 300),
@@ -44,14 +58,14 @@ FUND = [
     ("max_leverage", 0.5),
     ("debt_cost", 0.05),
     ("max_ltv", 0.6),
-    ("min_esg_score", 40),
-    ("max_avg_risk", 3.0),
     ("max_project_share", 0.12),
-    ("max_speculative_share", 0.06),
+    ("max_avg_risk", 2.8),
+    ("max_speculative_share", 0.08),
     ("jp_content_min", 0.35),
-    ("jp_content_max", 0.6),
+    ("jp_content_max", 0.65),
+    ("min_esg_score", 40),
     ("approval_rule", "both"),
-    ("min_nation_satisfaction", 0.99),
+    ("min_nation_satisfaction", 0.979),
     ("alternatives", 3),
     ("min_difference", 1),
     ("explain_limit", 100),
@@ -86,7 +100,7 @@ _ = None
 PROJECT_ROWS = [
     # ---- AI ------------------------------------------------------------------------
     ("AI-01", "Arizona AI supercompute campus", AI, 36.0, 9.8, 3, 92, 9.1, 7.4,
-     "yes", "yes", 0.18, "Arizona", "yes", (0.25, 1), (2027, 2029), 4, 62, 4200,
+     "yes", "yes", 0.18, "Arizona", "yes", (0.25, 1), _, 4, 62, 4200,
      "auto", _, "Power purchase agreement with Salt River Project in negotiation"),
     ("AI-02", "Tokyo sovereign LLM training cluster", AI, 12.5, 4.1, 3, 85, 6.8, 9.2,
      "yes", "yes", 0.72, "Tokyo", "yes", _, _, 3, 66, 1500, _, _, _),
@@ -94,23 +108,24 @@ PROJECT_ROWS = [
      "yes", "yes", 0.12, "Virginia", "yes", _, _, 3, 48, 3100,
      "exclude", "Sponsor under export-control review; excluded pending the outcome", _),
     ("AI-04", "Texas AI inference edge network", AI, 9.0, 2.7, 3, 70, 8.0, 6.1,
-     "yes", "pending", 0.15, "Texas", "yes", _, _, 3, 55, 1300, _, _, _),
+     "yes", "yes", 0.15, "Texas", "yes", _, _, 3, 55, 1300, _, _, _),
     ("AI-05", "Kyushu AI chip design center", AI, 4.5, 1.6, 3, 74, 6.5, 8.7,
      "yes", "yes", 0.80, "Fukuoka", "no", _, _, 2, 71, 900, "auto", _, _),
     ("AI-06", "Joint AI safety and evaluation institute", AI, 1.2, 0.3, 1, 88, 8.2, 8.4,
      "yes", "yes", 0.45, "Maryland", "no", _, _, 2, 82, 350, _, _, _),
     ("AI-07", "Ohio robotics foundation-model lab", AI, 3.8, 0.9, 4, 64, 7.2, 6.6,
-     "yes", "yes", 0.25, "Ohio", "no", _, (2028, 2030), 3, 60, 700, _, _, _),
+     "yes", "yes", 0.25, "Ohio", "no", _, _, 3, 60, 700, _, _, _),
     ("AI-08", "Nagoya autonomous-factory AI platform", AI, 6.2, 2.2, 3, 72, 6.0, 8.8,
      "pending", "yes", 0.85, "Aichi", "no", _, _, 3, 68, 1100, _, _, _),
     ("AI-09", "Oregon liquid-cooled AI campus", AI, 20.0, 3.4, 2, 60, 7.8, 5.9,
      "yes", "yes", 0.10, "Oregon", "yes", _, _, 3, 38, 2200, _, _,
      "ESG screen: water draw on the Columbia basin"),
     ("AI-10", "Osaka sovereign AI cloud region", AI, 14.0, 3.9, 2, 76, 6.6, 8.9,
-     "yes", "yes", 0.70, "Osaka", "yes", _, (2028, 2030), 3, 64, 1400, _, _, _),
+     "yes", "yes", 0.70, "Osaka", "yes", _, _, 3, 64, 1400, _, _, _),
     # ---- Renewable Energy ---------------------------------------------------------
     ("REN-01", "Hokkaido offshore wind tranche 1", REN, 18.0, 3.9, 3, 86, 6.4, 9.3,
-     "yes", "yes", 0.78, "Hokkaido", "yes", _, (2027, 2029), 4, 88, 2600, _, _, _),
+     "yes", "yes", 0.78, "Hokkaido", "no", _, (2027, 2029), 4, 88, 2600, _, _,
+     "Lenders want an operating record before the wind farm backs debt"),
     ("REN-02", "Hokkaido–Honshu HVDC grid link", REN, 9.5, 1.1, 2, 80, 6.0, 9.0,
      "yes", "yes", 0.82, "Hokkaido", "yes", _, _, 4, 84, 1200, _, _,
      "Grid connection needed by the Hokkaido wind tranches"),
@@ -118,11 +133,11 @@ PROJECT_ROWS = [
      "yes", "pending", 0.80, "Hokkaido", "yes", _, (2030, 2032), 4, 86, 2400, _, _,
      "-- flagged by audit: cost estimate under review"),
     ("REN-04", "Texas Gulf Coast offshore wind", REN, 24.0, 2.9, 4, 66, 7.4, 6.2,
-     "yes", "yes", 0.20, "Texas", "yes", (0.25, 1), (2028, 2030), 5, 80, 3000, _, _, _),
+     "yes", "yes", 0.20, "Texas", "no", (0.25, 1), (2028, 2030), 5, 80, 3000, _, _, _),
     ("REN-05", "Nevada utility-scale solar and storage", REN, 7.5, 2.6, 2, 72, 8.1, 6.5,
-     "yes", "yes", 0.22, "Nevada", "yes", _, _, 2, 90, 1100, "auto", _, _),
+     "yes", "yes", 0.22, "Nevada", "no", _, _, 2, 90, 1100, "auto", _, _),
     ("REN-06", "Kyushu geothermal expansion", REN, 3.2, 0.9, 2, 68, 5.8, 8.4,
-     "yes", "yes", 0.90, "Oita", "yes", _, _, 3, 87, 450, _, _, _),
+     "yes", "yes", 0.90, "Oita", "no", _, _, 3, 87, 450, _, _, _),
     ("REN-07", "Midwest transmission backbone (SPP–MISO)", REN, 32.0, 3.8, 2, 82, 8.8, 5.5,
      "yes", "yes", 0.15, "Iowa", "yes", (0.25, 1), _, 5, 78, 5200, _, _, _),
     ("REN-08", "Akita floating wind demonstrator", REN, 2.4, -0.2, 4, 58, 4.9, 8.1,
@@ -131,9 +146,9 @@ PROJECT_ROWS = [
      "yes", "yes", 0.70, "Chiba", "yes", _, _, 2, 83, 600, _, _, _),
     # ---- 5G ------------------------------------------------------------------------
     ("5G-01", "Open RAN rural rollout (Mountain West)", G5, 16.0, 2.0, 3, 76, 8.6, 6.9,
-     "yes", "yes", 0.35, "Montana", "yes", _, _, 4, 70, 2800, _, _, _),
+     "yes", "yes", 0.35, "Montana", "no", _, _, 4, 70, 2800, _, _, _),
     ("5G-02", "Tokyo–Osaka 5G standalone core", G5, 6.8, 1.9, 2, 74, 6.2, 8.9,
-     "yes", "yes", 0.75, "Osaka", "yes", _, _, 3, 72, 900, _, _, _),
+     "yes", "yes", 0.75, "Osaka", "no", _, _, 3, 72, 900, _, _, _),
     ("5G-03", "Trans-Pacific subsea cable (Oregon–Chiba)", G5, 3.6, 1.0, 2, 84, 8.4, 8.6,
      "yes", "yes", 0.50, "Oregon", "yes", _, _, 2, 74, 500,
      "must fund", "Designated a joint national-security priority by both governments", _),
@@ -163,15 +178,16 @@ PROJECT_ROWS = [
      "yes", "yes", 0.85, "Tokyo", "yes", _, (2028, 2030), 4, 80, 1500, _, _, _),
     # ---- Advanced Manufacturing ----------------------------------------------------
     ("MFG-01", "Ohio advanced-packaging fab", MFG, 26.0, 6.4, 3, 90, 9.2, 7.6,
-     "yes", "yes", 0.30, "Ohio", "yes", _, _, 4, 64, 3600, _, _,
+     "yes", "yes", 0.30, "Ohio", "yes", (0.5, 1), _, 4, 64, 3600, _, _,
      "Competes with MFG-02 for the same anchor tenant"),
     ("MFG-02", "Arizona advanced-packaging fab", MFG, 27.0, 6.0, 3, 88, 9.0, 7.4,
      "yes", "yes", 0.28, "Arizona", "yes", _, (2027, 2028), 4, 61, 3500, _, _, _),
     ("MFG-03", "Kumamoto 2nm logic fab", MFG, None, 8.0, 3, 94, 7.2, 9.6,
      "yes", "yes", 0.65, "Kumamoto", "yes", _, _, 5, 70, 5000,
      "must fund", "Cornerstone of the bilateral semiconductor accord (IC minute 2026-07)", _),
-    ("MFG-04", "New York HBM memory fab", MFG, 30.0, 5.5, 3, 84, 8.8, 7.0,
-     "yes", "pending", 0.25, "New York", "yes", (0.25, 1), _, 4, 63, 4000, _, _, _),
+    ("MFG-04", "New York HBM memory fab", MFG, 30.0, 5.5, 4, 84, 8.8, 7.0,
+     "yes", "yes", 0.25, "New York", "yes", (0.25, 1), _, 4, 63, 4000, _, _,
+     "Memory-price cycle: risk 4"),
     ("MFG-05", "Tennessee EV battery gigafactory", MFG, 7.8, 1.6, 2, 70, 8.0, 7.2,
      "yes", "yes", 0.45, "Tennessee", "yes", _, _, 3, 67, 2500, _, _, _),
     ("MFG-06", "Aichi hydrogen fuel-cell truck line", MFG, 3.0, 0.5, 3, 64, 6.0, 8.4,
@@ -194,8 +210,8 @@ PROJECT_ROWS = [
     ("SPC-04", "Joint lunar logistics lander program", SPC, 6.5, -0.5, 5, 70, 7.4, 7.9,
      "", "yes", 0.45, "Alabama", "no", _, _, 4, 65, 1200, _, _,
      "US sign-off not yet requested"),
-    ("SPC-05", "LEO optical-relay constellation", SPC, 4.0, 0.9, 4, 76, 8.0, 7.5,
-     "yes", "yes", 0.40, "Colorado", "no", _, (2027, 2029), 3, 67, 800, _, _, _),
+    ("SPC-05", "LEO optical-relay constellation", SPC, 16.0, 3.4, 4, 76, 8.0, 7.5,
+     "yes", "yes", 0.40, "Colorado", "no", (0.25, 1), (2027, 2029), 3, 67, 800, _, _, _),
     ("SPC-06", "In-orbit servicing demonstrator", SPC, 1.2, 0.1, 5, 60, 6.5, 7.6,
      "yes", "yes", 0.55, "Ibaraki", "no", _, _, 2, 72, 150, _, _, _),
     # ---- Biotech -------------------------------------------------------------------
@@ -229,7 +245,8 @@ PROJECT_ROWS = [
      "yes", "yes", 0.40, "Virginia", "no", _, _, 2, 88, 180, "auto", _, _),
     # ---- Decarbonization -----------------------------------------------------------
     ("DEC-01", "Texas small modular reactor", DEC, 18.0, 2.6, 4, 84, 8.6, 8.2,
-     "yes", "yes", 0.45, "Texas", "yes", _, (2029, 2031), 5, 73, 2200, _, _, _),
+     "yes", "yes", 0.45, "Texas", "no", (0.5, 1), (2029, 2031), 5, 73, 2200, _, _,
+     "First-of-a-kind reactor: lenders will not take it as collateral"),
     ("DEC-02", "Aichi hydrogen refuelling corridor", DEC, 2.4, 0.2, 3, 66, 5.6, 8.4,
      "yes", "yes", 0.90, "Aichi", "yes", _, _, 2, 82, 400, _, _,
      "Only useful together with MFG-06"),
@@ -244,14 +261,30 @@ PROJECT_ROWS = [
     ("DEC-06", "Gulf Coast CCS pipeline network", DEC, 6.5, 1.1, 3, 70, 7.8, 6.4,
      "yes", "yes", 0.30, "Texas", "yes", _, _, 3, 68, 900, _, _, _),
     ("DEC-07", "Minnesota green-steel DRI plant", DEC, 5.5, 0.8, 3, 74, 7.6, 8.1,
-     "yes", "yes", 0.60, "Minnesota", "yes", _, (2027, 2029), 3, 76, 1400, _, _, _),
+     "yes", "yes", 0.60, "Minnesota", "no", _, (2027, 2029), 3, 76, 1400, _, _, _),
     ("DEC-08", "Kawasaki liquefied-hydrogen import terminal", DEC, 4.0, 0.4, 4, 72, 5.5,
      8.8, "yes", "yes", 0.80, "Kanagawa", "yes", _, _, 3, 70, 500, _, _, _),
     ("DEC-09", "Pacific Northwest sustainable aviation fuel refinery", DEC, 3.0, 0.6, 3, 64,
-     7.4, 6.9, "yes", "yes", 0.40, "Washington", "yes", _, _, 2, 75, 450, _, _, _),
+     7.4, 6.9, "yes", "yes", 0.40, "Washington", "no", _, _, 2, 75, 450, _, _, _),
     ("DEC-10", "Alaska LNG export with carbon capture", DEC, 38.0, 4.6, 4, 66, 8.0, 8.3,
      "yes", "no", 0.40, "Alaska", "yes", (0.25, 1), (2028, 2030), 5, 42, 6000, _, _,
      "Japan: awaiting METI review of offtake volumes"),
+    # ---- Added at the autumn pipeline review (kept at the end of the sheet) ------------
+    ("REN-10", "Gulf of Maine floating wind", REN, 14.0, 2.2, 3, 70, 7.6, 7.0,
+     "yes", "yes", 0.55, "Maine", "no", (0.5, 1), (2030, 2032), 4, 86, 1800, _, _, _),
+    ("5G-07", "Guam–Okinawa subsea cable extension", G5, 5.0, 1.0, 2, 78, 8.0, 8.2,
+     "yes", "yes", 0.60, "Guam", "yes", _, (2030, 2032), 2, 74, 300, _, _, _),
+    ("DEC-11", "Trans-Pacific clean-ammonia carrier fleet", DEC, 9.0, 1.5, 3, 68, 6.8, 8.6,
+     "yes", "yes", 0.75, "Nagasaki", "no", _, (2029, 2031), 3, 72, 1100, _, _, _),
+    ("SC-09", "Houston–Nagoya smart-logistics corridor", SC, 7.0, 1.1, 3, 64, 7.4, 7.6,
+     "yes", "yes", 0.50, "Texas", "yes", _, (2030, 2032), 3, 70, 900, _, _,
+     "Flagged leverage-eligible, but Smart Cities may not back debt (Sectors)"),
+    ("MFG-11", "US–Japan critical-minerals strategic stockpile", MFG, 12.0, 1.4, 2, 80, 8.4,
+     8.2, "yes", "yes", 0.50, "Nevada", "no", (0.25, 1), _, 1, 70, 150, _, _,
+     "One-off purchase in the first year; the fund may take 25-100 %"),
+    ("BIO-08", "Pandemic-preparedness vaccine reserve network", BIO, 25.0, 1.5, 3, 76, 6.0,
+     6.0, "yes", "yes", 0.45, "Maryland", "no", (0.25, 1), (2029, 2029), 3, 82, 1100, _, _,
+     "Warm-base capacity: a low return, so the fund sizes its stake (25-100 %) last"),
 ]
 
 # CapexSchedule: project_id -> capex in Y1..Yk (multiples of 0.25, so sums are exact).
@@ -274,12 +307,15 @@ CAPEX_SCHEDULE = {
 # --------------------------------------------------------------------------------------
 SECTOR_COLUMNS = ["sector", "min_share", "max_share", "min_projects", "max_projects",
                   "speculative", "leverage_allowed"]
+# Lenders take only network infrastructure (grids, cables, pipelines) as collateral: AI,
+# Advanced Manufacturing and Smart Cities may not back debt whatever the project's flag says.
+# The AI cap of 16 % binds: the Arizona campus (AI-01) is taken at a partial stake.
 SECTORS = [
-    (AI, 0.05, 0.30, 1, 8, "no", "yes"),
+    (AI, 0.05, 0.16, 1, 8, "no", "no"),
     (REN, 0.10, 0.35, 2, 10, "no", "yes"),
     (G5, _, 0.15, 1, _, "no", "yes"),
-    (SC, _, 0.15, _, 8, "no", "yes"),
-    (MFG, 0.10, 0.35, 1, 10, "no", "yes"),
+    (SC, _, 0.15, _, 8, "no", "no"),
+    (MFG, 0.10, 0.35, 1, 10, "no", "no"),
     (SPC, _, 0.10, _, _, "yes", "no"),
     (BIO, _, 0.10, 1, _, "no", "no"),
     (QC, _, 0.05, 1, _, "yes", "no"),
@@ -287,10 +323,10 @@ SECTORS = [
 ]
 
 BUDGET_COLUMNS = ["year", "capital_limit", "debt_limit"]
-# Tight in the first two years: with spending spread over each project's duration, a
-# 300 bn portfolio starting in 2027 wants about 65 bn in 2027 and 90 bn in 2028, so these
-# caps push some starts later (or, with debt, cap how fast leverage can be deployed).
-BUDGET = [(2027, 60, 30), (2028, 80, 30)] + [(y, 100, 30) for y in range(2029, 2037)]
+# Tight in the first year: most projects have no start window and so start in 2027, and
+# they want more than 80 bn that year; the cap binds and the one-year stockpile (MFG-11)
+# is taken at a partial stake. Debt may be drawn up to 30 bn a year.
+BUDGET = [(2027, 80, 30), (2028, 120, 30)] + [(y, 120, 30) for y in range(2029, 2037)]
 
 INVESTOR_COLUMNS = ["investor", "type", "nation", "min_commitment", "max_commitment",
                     "required_return", "max_avg_risk"]
@@ -321,23 +357,30 @@ SCENARIOS = [
 ]
 
 # --------------------------------------------------------------------------------------
-# A hand-chosen feasible 0/1 portfolio: project_id -> start year (stake 1 for all).
+# A hand-chosen feasible 0/1 portfolio: project_id -> start year (stake 1 for all). It is
+# funded by government equity plus every investor at its maximum (400 bn) and draws no
+# debt; 399.9 bn committed, average risk 2.80.
 # --------------------------------------------------------------------------------------
 FEASIBLE_PORTFOLIO = {
-    # AI (68.2)
-    "AI-01": 2027, "AI-02": 2027, "AI-05": 2027, "AI-06": 2027, "AI-10": 2028,
-    # Renewable Energy (72.6): wind tranche 1 with its grid link
-    "REN-01": 2027, "REN-02": 2027, "REN-05": 2027, "REN-07": 2027, "REN-09": 2027,
-    # Advanced Manufacturing (77.8): the must-fund Kumamoto fab, Ohio (not Arizona)
-    "MFG-01": 2027, "MFG-03": 2027, "MFG-05": 2027, "MFG-07": 2027, "MFG-08": 2027,
-    # 5G (10.4): the must-fund subsea cable
-    "5G-02": 2027, "5G-03": 2027,
-    # Smart Cities (22.0)
-    "SC-01": 2027, "SC-08": 2028,
-    # Decarbonization (30.0): the SMR starts in 2029, the first year of its window
-    "DEC-01": 2029, "DEC-06": 2027, "DEC-07": 2027,
-    # Quantum Computing (1.8) and Biotech (7.3)
-    "QC-01": 2027, "BIO-01": 2027, "BIO-03": 2027,
+    # AI (63.7, under the 16 % cap)
+    "AI-01": 2027, "AI-02": 2027, "AI-06": 2027, "AI-10": 2027,
+    # Renewable Energy (89.8): wind tranche 1 with its grid link; Maine wind from 2030
+    "REN-01": 2027, "REN-02": 2027, "REN-05": 2027, "REN-06": 2027, "REN-07": 2027,
+    "REN-09": 2027, "REN-10": 2030,
+    # 5G (15.4): the must-fund subsea cable and its Guam–Okinawa extension
+    "5G-02": 2027, "5G-03": 2027, "5G-07": 2030,
+    # Smart Cities (38.7)
+    "SC-01": 2027, "SC-03": 2027, "SC-05": 2027, "SC-07": 2028, "SC-08": 2028,
+    "SC-09": 2030,
+    # Advanced Manufacturing (132.2): the must-fund Kumamoto fab, Ohio (not Arizona)
+    "MFG-01": 2027, "MFG-03": 2027, "MFG-04": 2027, "MFG-05": 2027, "MFG-08": 2027,
+    "MFG-10": 2028, "MFG-11": 2027,
+    # Space (21.0), Biotech (13.6), Quantum Computing (1.5)
+    "SPC-02": 2027, "SPC-05": 2028,
+    "BIO-01": 2027, "BIO-02": 2027, "BIO-03": 2027, "BIO-05": 2027, "BIO-06": 2027,
+    "QC-05": 2027, "QC-06": 2027,
+    # Decarbonization (24.0)
+    "DEC-06": 2027, "DEC-07": 2028, "DEC-09": 2027, "DEC-11": 2029,
 }
 
 
@@ -441,8 +484,13 @@ def check_portfolio(projects: list[dict], portfolio: dict[str, int]) -> dict:
     """Check that `portfolio` (project_id -> start year, stake 1) obeys the hard rules.
 
     Rules checked: approvals (approval_rule both), ESG screen, committee decisions,
-    start windows, total commitments <= equity_capital (no debt), yearly spending <=
-    Budget capital_limit, sector min/max shares and counts, and every Rules row.
+    start windows, total commitments <= equity_capital + the investors whose risk appetite
+    the portfolio meets (at their max_commitment; no debt), yearly spending <= Budget
+    capital_limit, sector min/max shares and counts, every Rules row, and the Fund's risk
+    screens: max_avg_risk, max_project_share, max_speculative_share, jp_content_min/max.
+    Not checked: min_nation_satisfaction, whose ideal portfolios need a solver (run
+    `fundopt run inputs/pipeline.xlsx --verify` for that), and the leverage rules, which
+    a portfolio without debt cannot break.
     Returns a small summary; raises AssertionError naming the first broken rule.
     """
     fund = dict(FUND)
@@ -453,7 +501,11 @@ def check_portfolio(projects: list[dict], portfolio: dict[str, int]) -> dict:
 
     committed = {pid: by_id[pid]["capex"] for pid in chosen}
     total = sum(committed.values())
-    assert total <= fund["equity_capital"] + 1e-9, f"total {total} > equity"
+    avg_risk = sum(committed[pid] * by_id[pid]["risk"] for pid in chosen) / total
+    investors = [(name, mx) for name, _t, _n, _mn, mx, _rr, cap in INVESTORS
+                 if cap is None or avg_risk <= cap + 1e-9]
+    equity = fund["equity_capital"] + sum(mx for _name, mx in investors)
+    assert total <= equity + 1e-9, f"total {total} > equity {equity}"
 
     for pid in chosen:
         p = by_id[pid]
@@ -465,12 +517,23 @@ def check_portfolio(projects: list[dict], portfolio: dict[str, int]) -> dict:
         lo = p["earliest_start"] or start_year
         hi = p["latest_start"] or start_year
         assert lo <= t <= hi, f"{pid} start {t} outside {lo}-{hi}"
+        share = committed[pid] / total
+        assert share <= fund["max_project_share"] + 1e-9, f"{pid} share {share:.3f}"
     for p in projects:
         if p["decision"] == "must fund":
             assert p["project_id"] in chosen, f"must fund {p['project_id']} missing"
 
+    assert avg_risk <= fund["max_avg_risk"] + 1e-9, f"average risk {avg_risk:.3f}"
+    jp_content = sum(committed[pid] * by_id[pid]["jp_content"] for pid in chosen) / total
+    assert fund["jp_content_min"] - 1e-9 <= jp_content <= fund["jp_content_max"] + 1e-9, (
+        f"Japanese content {jp_content:.3f}")
+    speculative = {s for s, *_rest, spec, _lev in SECTORS if spec == "yes"}
+    spec_total = sum(committed[pid] for pid in chosen if by_id[pid]["sector"] in speculative)
+    spec_share = spec_total / total
+    assert spec_share <= fund["max_speculative_share"] + 1e-9, f"speculative {spec_share:.3f}"
+
     spend: dict[int, float] = defaultdict(float)
-    for pid in chosen:
+    for pid in sorted(chosen):  # a fixed order, so the printed sums never differ by rounding
         for y, v in spending_by_year(by_id[pid], portfolio[pid]).items():
             spend[y] += v
     limits = {y: cap for y, cap, _debt in BUDGET}
@@ -514,6 +577,10 @@ def check_portfolio(projects: list[dict], portfolio: dict[str, int]) -> dict:
         "projects": len(chosen),
         "committed": round(total, 2),
         "npv": round(sum(by_id[p]["npv"] for p in chosen), 2),
+        "equity": equity,
+        "avg_risk": round(avg_risk, 3),
+        "jp_content": round(jp_content, 3),
+        "speculative_share": round(spec_share, 3),
         "spend": {y: round(spend[y], 2) for y in sorted(spend)},
         "sector_share": {s: round(by_sector[s] / total, 3) for s, *_ in SECTORS},
     }
@@ -645,7 +712,9 @@ def main(argv: list[str]) -> int:
     total = sum(p["capex"] for p in projects)
     print(f"wrote {out}: {len(projects)} projects, total capex {total:.2f} USD bn")
     print(f"feasible portfolio checked: {summary['projects']} projects, committed "
-          f"{summary['committed']}, NPV {summary['npv']}")
+          f"{summary['committed']} of {summary['equity']} equity, NPV {summary['npv']}, "
+          f"average risk {summary['avg_risk']}, Japanese content {summary['jp_content']}, "
+          f"speculative share {summary['speculative_share']}")
     print(f"  spend by year: {summary['spend']}")
     print(f"  sector shares: {summary['sector_share']}")
     return 0
