@@ -1,0 +1,182 @@
+"""Decision-support benchmark: a 500-project pipeline with every analysis on.
+
+One command (from the repository root)::
+
+    python benchmarks/bench_analyses.py
+
+The workbook (benchmarks/generate.py, seed 1): 500 projects with start windows, approvals,
+``min_nation_satisfaction`` 0.7 (the agreement rules, so the nations' ideal portfolios are
+solved), leverage, investors, rules, sector limits, yearly budgets, ESG screen and locks;
+``alternatives 5`` and ``explain_limit 100`` on Fund (default mip_gap 0.0001, time_limit_s 60).
+
+1. ``fundopt run`` end to end (subprocess, wall clock; median of ``--runs`` ≥ 3), with the Run
+   sheet's phase timings (median per phase) and CPU time. Target: ≤ 30 s.
+2. Re-solving the built model vs rebuilding it, for the same analysis: ``--resolves`` N (10)
+   removal-cost re-solves of funded projects (every k-th of portfolio 1, must-fund ones left out)
+   * re-solve: ``Select[p]`` fixed to 0 on the one built model, solved with the persistent
+     ``optimizer.solve.Solver`` (appsi HiGHS), then unfixed — what optimizer.analysis.explain does;
+   * rebuild: ``models.portfolio.build(data)`` from scratch, the nations' ideals (computed once,
+     as data) written into its ``ideal`` parameters, ``Select[p]`` fixed to 0, a new Solver,
+     solved.
+   Both totals, per re-solve means, the ratio (target: re-solve ≥ 5× faster than rebuild), and a
+   check that both give the same objective within the gap.
+
+``--budget-s`` (600) caps the wall time: no new end-to-end run starts when it would not fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import generate  # noqa: E402
+from common import (DEFAULT_WORKDIR, ROOT, agree, code_check, code_version, load_now, machine_line,  # noqa: E402
+                    median, phase_of_stack, read_run_sheet, run_fundopt, stack_summary)
+
+
+def resolve_vs_rebuild(path: Path, count: int) -> dict:
+    """Time ``count`` removal-cost re-solves on one built model vs rebuild-and-solve for each."""
+    sys.path.insert(0, str(ROOT))
+    from models.agreement import needs_ideals
+    from models.portfolio import build
+    from optimizer.analysis.agreement import has_scores, ideal_values
+    from optimizer.solve import Solver, SolverSettings
+    from optimizer.workbook.validate import read_pipeline
+
+    data = read_pipeline(path)
+    settings = SolverSettings.from_fund(data.fund)
+    t0 = time.perf_counter()
+    m = build(data)
+    solver = Solver(settings)
+    ideals = ideal_values(m, solver, data) if (needs_ideals(data) or has_scores(data)) else {}
+    best = solver.solve(m)
+    setup = time.perf_counter() - t0
+    funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
+    step = max(1, len(funded) // count)
+    chosen = funded[::step][:count]
+
+    resolve_obj, resolve_t = {}, {}
+    for p in chosen:
+        t = time.perf_counter()
+        o = solver.solve_with_fixed(m, m.Select[p], 0)  # what optimizer/analysis/explain.py does
+        resolve_t[p] = time.perf_counter() - t
+        resolve_obj[p] = o.objective if o.solved else None
+
+    rebuild_obj, rebuild_t, rebuild_build = {}, {}, {}
+    for p in chosen:
+        t = time.perf_counter()
+        m2 = build(data)
+        if hasattr(m2, "ideal"):
+            for n, v in ideals.items():
+                m2.ideal[n] = v
+        rebuild_build[p] = time.perf_counter() - t
+        m2.Select[p].fix(0)
+        o2 = Solver(settings).solve(m2)
+        rebuild_t[p] = time.perf_counter() - t
+        rebuild_obj[p] = o2.objective if o2.solved else None
+
+    mismatches = [p for p in chosen if not agree(resolve_obj[p], rebuild_obj[p], settings.mip_gap)]
+    return dict(setup=setup, objective=best.objective, funded=len(best.choices), chosen=chosen,
+                resolve=sum(resolve_t.values()), rebuild=sum(rebuild_t.values()),
+                rebuild_build=sum(rebuild_build.values()), resolve_t=resolve_t, rebuild_t=rebuild_t,
+                resolve_obj=resolve_obj, rebuild_obj=rebuild_obj, mismatches=mismatches, gap=settings.mip_gap)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="fundopt run with every analysis on; re-solve vs rebuild")
+    ap.add_argument("--projects", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--resolves", type=int, default=10, help="removal-cost re-solves to compare (N)")
+    ap.add_argument("--timeout", type=float, default=420.0, help="seconds before a fundopt run is stopped")
+    ap.add_argument("--budget-s", type=float, default=600.0, help="wall-time budget of the whole benchmark")
+    ap.add_argument("--skip-resolve", action="store_true", help="only the end-to-end runs")
+    ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR / "analyses")
+    a = ap.parse_args(argv)
+    a.workdir.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    print(machine_line())
+    code_at_start = code_version()
+    fam = {f for f, (on, _) in generate.FAMILIES.items() if on} | {"agreement"}
+    inst = generate.make_pipeline(a.projects, a.seed, fam, alternatives=5, explain_limit=100)
+    path = a.workdir / f"analyses-{a.projects}.xlsx"
+    generate.write_workbook(inst, path)
+    print(f"workbook {path}: {inst.n} projects, {int(inst.windowed.sum())} with a start window, "
+          f"{int(inst.approved().sum())} approved by both, {len(inst.rules_table)} rules, "
+          f"{len(inst.investors_table)} investors; families {', '.join(sorted(fam))}; "
+          f"Fund alternatives 5, explain_limit 100, min_nation_satisfaction 0.7, max_leverage 0.5")
+    print(f"command: python benchmarks/generate.py {path} --projects {a.projects} --seed {a.seed} "
+          f"--with agreement --alternatives 5 --explain-limit 100")
+
+    # 2. re-solve vs rebuild (bounded: N MIP re-solves each way), first so that the end-to-end
+    #    runs get the rest of the budget
+    rr = None
+    if not a.skip_resolve and a.resolves > 0:
+        print(f"\n-- re-solve vs rebuild: {a.resolves} removal-cost re-solves (Select[p] fixed to 0)", flush=True)
+        rr = resolve_vs_rebuild(path, a.resolves)
+        print(f"  one build + ideals + first solve: {rr['setup']:.2f} s; objective {rr['objective']:.4f}, "
+              f"{rr['funded']} funded; projects: {', '.join(rr['chosen'])}")
+        for p in rr["chosen"]:
+            print(f"  {p:<10} re-solve {rr['resolve_t'][p]:6.2f} s  rebuild+solve {rr['rebuild_t'][p]:6.2f} s  "
+                  f"objective {rr['resolve_obj'][p]} / {rr['rebuild_obj'][p]}")
+        n = len(rr["chosen"])
+        ratio = rr["rebuild"] / rr["resolve"] if rr["resolve"] > 0 else None
+        print(f"  => re-solve on the built model: {rr['resolve']:.2f} s total ({rr['resolve'] / n:.2f} s each); "
+              f"rebuild + solve: {rr['rebuild']:.2f} s total ({rr['rebuild'] / n:.2f} s each, of which build "
+              f"{rr['rebuild_build'] / n:.2f} s); rebuild / re-solve = {ratio:.2f}× "
+              f"(target ≥ 5×: {'met' if ratio and ratio >= 5 else 'NOT met'})")
+        print(f"  objectives agree within the gap {rr['gap']:g}: "
+              + ("yes, all" if not rr["mismatches"] else f"NO for {', '.join(rr['mismatches'])}"))
+
+    # 1. end to end
+    print(f"\n-- fundopt run end to end (median of {a.runs})", flush=True)
+    out = a.workdir / f"analyses-{a.projects}-portfolio.xlsx"
+    runs = []
+    for k in range(a.runs):
+        remaining = a.budget_s - (time.perf_counter() - t_start)
+        if runs and runs[-1].wall > remaining:
+            print(f"  stopped after {len(runs)} run(s): another (~{runs[-1].wall:.0f} s) would exceed the "
+                  f"{a.budget_s:.0f} s budget (remaining {remaining:.0f} s)")
+            break
+        load = load_now()
+        m = run_fundopt(["run", str(path), "-o", str(out), "--json"], timeout=max(10.0, min(a.timeout, remaining)))
+        runs.append(m)
+        if m.timed_out:
+            phase = phase_of_stack(m.stack)
+            print(f"  run {k + 1}: killed after {m.wall:.0f} s in phase '{phase}' ({stack_summary(m.stack)}); "
+                  f"load {load:.1f}")
+            break
+        if m.rc != 0:
+            print(f"  run {k + 1}: FAILED exit {m.rc}: {m.stderr[-800:]!r}")
+            break
+        m.phases = read_run_sheet(out)
+        print(f"  run {k + 1}: {m.wall:.2f} s wall, cpu {m.cpu:.2f} s, {m.status}, objective {m.objective:.4f}, "
+              f"{len(m.payload['selected'])} selected; load {load:.1f}; phases: "
+              + ", ".join(f"{p} {v:.2f}" for p, v in m.phases.items()), flush=True)
+    done = [m for m in runs if not m.timed_out and m.rc == 0]
+    if done:
+        med = median([m.wall for m in done])
+        cpu = median([m.cpu for m in done])
+        names = list(dict.fromkeys(p for m in done for p in m.phases))  # union: the code may add phases
+        phases = {p: median([m.phases.get(p) for m in done]) for p in names}
+        partial = {p: sum(p in m.phases for m in done) for p in names}
+        print(f"  => fundopt run median {med:.2f} s wall over {len(done)} run(s) (cpu {cpu:.2f} s); "
+              f"target ≤ 30 s: {'met' if med <= 30 else 'NOT met'}")
+        print("  Run sheet phases (median, s):")
+        for p, v in phases.items():
+            extra = "" if partial[p] == len(done) else f"   (in {partial[p]} of {len(done)} runs)"
+            print(f"     {p:<44}{v:9.2f}{extra}")
+        print(f"     {'not on the Run sheet (start, write, exit)':<44}{med - sum(phases.values()):9.2f}")
+        if rr and rr["objective"] is not None and not agree(rr["objective"], done[0].objective, 1e-4):
+            print(f"  NOTE: in-process objective {rr['objective']} vs fundopt run {done[0].objective}")
+    print(f"\ntotal wall time {time.perf_counter() - t_start:.0f} s")
+    print(code_check(code_at_start))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
