@@ -141,17 +141,10 @@ def run(
     """Solve the pipeline and write the ranked-portfolio workbook."""
 
     def go():
-        from .data import Problem
-        from .errors import InputError
         from .runner import run_workbook
 
-        for name, v, ok in (("--time-limit", time_limit, time_limit is None or time_limit > 0),
-                            ("--mip-gap", mip_gap, mip_gap is None or 0 <= mip_gap <= 1)):
-            if not ok:
-                raise InputError([Problem("command line", None, name, v,
-                                          "must be > 0" if name == "--time-limit" else "must be from 0 to 1")])
+        overrides = _solver_overrides(time_limit, mip_gap)
         con = _console()
-        overrides = {"time_limit_s": time_limit, "mip_gap": mip_gap}
         with _progress(con, disable=as_json) as step:
             result = run_workbook(pipeline, output, verify=verify, overrides=overrides, progress=step)
         rep = result.report
@@ -185,14 +178,8 @@ def frontier(
 
     def go():
         from .analysis.frontier import run_frontier
-        from .data import Problem
-        from .errors import InputError
 
-        for name, v, ok in (("--time-limit", time_limit, time_limit is None or time_limit > 0),
-                            ("--mip-gap", mip_gap, mip_gap is None or 0 <= mip_gap <= 1)):
-            if not ok:
-                raise InputError([Problem("command line", None, name, v,
-                                          "must be > 0" if name == "--time-limit" else "must be from 0 to 1")])
+        overrides = _solver_overrides(time_limit, mip_gap)
         axis = x.strip().lower() if x else None
         kind = y.strip().lower() if y else y
         con = _console()
@@ -206,7 +193,7 @@ def frontier(
 
         with _progress(con, disable=False) as step:
             front, data, out = run_frontier(pipeline, output, axis=axis, y_kind=kind, points=points, nested=nested,
-                                            overrides={"time_limit_s": time_limit, "mip_gap": mip_gap},
+                                            overrides=overrides,
                                             progress=step, on_point=show)
         if as_json:
             _emit_json({"status": front.status, "objective": front.objective, "mip_gap": front.mip_gap,
@@ -222,6 +209,21 @@ def frontier(
         con.print(f"Wrote {out}")
 
     _guard(as_json, go)
+
+
+def _solver_overrides(time_limit: float | None, mip_gap: float | None) -> dict:
+    """Command-line solver options, checked; they win over the Fund sheet."""
+    from .data import Problem
+    from .errors import InputError
+
+    problems = []
+    if time_limit is not None and not time_limit > 0:
+        problems.append(Problem("command line", None, "--time-limit", time_limit, "must be > 0"))
+    if mip_gap is not None and not 0 <= mip_gap <= 1:
+        problems.append(Problem("command line", None, "--mip-gap", mip_gap, "must be from 0 to 1"))
+    if problems:
+        raise InputError(problems)
+    return {"time_limit_s": time_limit, "mip_gap": mip_gap}
 
 
 class InternalCheckFailed(Exception):
