@@ -199,7 +199,7 @@ class Pipeline:
     #: which optional sheets the workbook had
     sheets_present: tuple[str, ...] = ()
     source: Source | None = None
-    #: project id -> {column: value} for Projects columns the reader did not know
+    #: headers of the Projects columns the reader does not know (carried through unchanged)
     extra_columns: tuple[str, ...] = ()
 
     @property

@@ -6,6 +6,7 @@ Everything here is recomputed from the data and each project's :class:`~optimize
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,7 +208,8 @@ def _risk_weighted(data: Pipeline, committed: dict[str, float]) -> float:
     return sum(v * (data.by_id[p].risk or 0.0) for p, v in committed.items())
 
 
-def rejection_reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str] | None = None) -> str:
+def rejection_reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str] | None = None,
+                     funded_by_sector: dict[str, int] | None = None) -> str:
     """The rule that keeps p out, in words; 'crowded out' when only better projects do.
 
     ``binding`` names the portfolio-wide limits that bind (Constraints sheet rule names), so a
@@ -216,6 +218,8 @@ def rejection_reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str]
     fund = data.fund
     choices = sol.choices
     binding = binding or set()
+    if funded_by_sector is None:
+        funded_by_sector = Counter(data.by_id[q].sector for q in choices)
     if p.decision == "exclude":
         return "excluded by decision" + (f": {p.decision_reason}" if p.decision_reason else "")
     if not data.approved(p):
@@ -251,12 +255,11 @@ def rejection_reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str]
             return f"funded only together with {', '.join(others)}; the group is crowded out"
     s = data.sector_limit(p.sector)
     if s is not None and s.max_projects is not None:
-        count = sum(1 for q in choices if data.by_id[q].sector == p.sector)
-        if count >= s.max_projects:
+        if funded_by_sector[p.sector] >= s.max_projects:
             return f"sector cap on {p.sector}: at most {s.max_projects} projects"
     if s is not None and f"Sector maximum share:{p.sector}" in binding:
         return f"sector cap on {p.sector}: at most {s.max_share:.0%} of commitments"
-    if p.project_id in data.speculative_projects() and "Speculative share" in binding:
+    if s is not None and s.speculative and "Speculative share" in binding:
         return f"speculative share cap ({fund.max_speculative_share:.0%}) is reached"
     if fund.max_avg_risk is not None and (p.risk or 0) > fund.max_avg_risk and "Average risk" in binding:
         return f"average risk cap {fund.max_avg_risk:g}: its risk {p.risk:g} would raise the average"
@@ -291,10 +294,11 @@ def _basis(fig, p: Project, entering: bool = False, data: Pipeline | None = None
     return "exact" if fig.exact else "estimated"
 
 
-def _reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str], blockers: list[str] | None) -> str:
+def _reason(data: Pipeline, p: Project, sol: Outcome, binding: set[str], blockers: list[str] | None,
+            funded_by_sector: dict[str, int]) -> str:
     if blockers:  # no feasible portfolio holds it: name the rules that would have to give way
         return "no portfolio with it meets every rule; least change: loosen " + "; ".join(blockers)
-    return rejection_reason(data, p, sol, binding)
+    return rejection_reason(data, p, sol, binding, funded_by_sector)
 
 
 def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:
@@ -310,19 +314,6 @@ def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:
     return keys
 
 
-def funded_only(outcome: Outcome) -> Outcome:
-    """Drop projects the solver started at a stake of 0 (possible when min_stake is 0).
-
-    SPEC §1: min_stake 0 means "out, or any share up to max_stake"; a zero share is out, so it
-    belongs on Rejected, not on Portfolio.
-    """
-    if all(c.stake > 1e-9 for c in outcome.choices.values()):
-        return outcome
-    from dataclasses import replace
-
-    return replace(outcome, choices={p: c for p, c in outcome.choices.items() if c.stake > 1e-9})
-
-
 def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] | None = None,
                  price_of_agreement: float | None = None, alternatives: list[Outcome] | None = None,
                  removal: dict | None = None, entry: dict | None = None, blockers: dict | None = None,
@@ -330,8 +321,6 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
                  options: dict | None = None) -> Report:
     fund = data.fund
     ideals = ideals or {}
-    outcome = funded_only(outcome)
-    alternatives = [funded_only(a) for a in alternatives or []]
     choices: dict[str, Choice] = outcome.choices
     objective = objective_value(data, outcome, ideals=ideals) if outcome.solved else None
     committed = committed_by_project(data, choices)
@@ -377,12 +366,14 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
 
     rep.constraints = constraint_rows(data, outcome, ideals)
     binding = _binding_keys(rep.constraints, data)
+    funded_by_sector = Counter(data.by_id[q].sector for q in choices)
     rep.rejected = []
     for p in data.projects:
         if p.project_id in choices:
             continue
         rep.rejected.append({"project_id": p.project_id, "name": p.name, "sector": p.sector,
-                             "capex": p.capex, "npv": p.npv, "reason": _reason(data, p, outcome, binding, (blockers or {}).get(p.project_id)),
+                             "capex": p.capex, "npv": p.npv, "reason": _reason(data, p, outcome, binding, (blockers or {}).get(p.project_id),
+                                               funded_by_sector),
                              "break_even_npv": _figure(entry.get(p.project_id)),
                              "break_even_basis": _basis(entry.get(p.project_id), p, entering=True, data=data),
                              "decision": p.decision,

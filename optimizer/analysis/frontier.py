@@ -46,7 +46,7 @@ from pathlib import Path
 from ..data import Pipeline, Problem
 from ..errors import InfeasibleError, InputError, TimeLimitError
 from ..report import committed_by_project, objective_value
-from ..solve import FEASIBLE, INFEASIBLE, OPTIMAL, TIME_LIMIT, Choice, Outcome, Solver, SolverSettings
+from ..solve import FEASIBLE, INFEASIBLE, OPTIMAL, TIME_LIMIT, Outcome, Solver, SolverSettings
 
 AXES = ("budget", "risk", "agreement")
 Y_KINDS = ("npv",)

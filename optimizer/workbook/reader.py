@@ -18,7 +18,7 @@ from pathlib import Path
 from ..data import Problem, SourceSheet
 from ..errors import InputError
 from .coerce import is_blank
-from .schema import SHEETS, Sheet, find_sheet, normalize
+from .schema import Sheet, find_sheet, normalize
 
 #: output report sheets: never carried over again when an output workbook is read as input
 REPORT_SHEETS = {normalize(n) for n in (

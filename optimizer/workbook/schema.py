@@ -20,7 +20,7 @@ choice    one of ``choices``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def normalize(name: object) -> str:

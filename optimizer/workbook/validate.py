@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from dataclasses import fields, replace
-from pathlib import Path
 
 from ..data import (BudgetYear, Fund, Investor, Pipeline, Problem, Project, Rule, Scenario, SectorLimit,
                     Source)
@@ -18,7 +17,7 @@ from ..errors import InputError
 from .coerce import coerce, is_blank
 from .reader import RawTable, RawWorkbook, read_raw
 from .schema import (BUDGET, CAPEX_SCHEDULE, FUND, INVESTORS, PROJECTS, RULES, SCENARIOS, SCHEDULE_COLUMN,
-                     SECTORS, Sheet, find_sheet, normalize)
+                     SECTORS, find_sheet, normalize)
 
 
 def read_pipeline(path, *, planning_start_default: int | None = None) -> Pipeline:
@@ -294,8 +293,6 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
                 problems.append(Problem(table.title, excel_row, col(name), year,
                                         f"{name} is outside the planning horizon "
                                         f"{fund.planning_start}–{last_year}"))
-        if ls is not None and es is None and ls < fund.planning_start:
-            pass  # reported above
         npv, lo, hi = _val(rec, "npv"), _val(rec, "npv_low"), _val(rec, "npv_high")
         if npv is not None and lo is not None and lo > npv:
             problems.append(Problem(table.title, excel_row, col("npv_low"), lo, f"npv_low is above npv ({npv:g})"))
