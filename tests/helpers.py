@@ -118,3 +118,25 @@ def sheet_rows(path, title: str) -> list[dict]:
 
 def summary(result) -> dict:
     return {r["item"]: r["value"] for r in sheet_rows(result.output, "Summary")}
+
+
+RULE_KINDS = ("requires", "excludes", "at_most", "at_least", "together")
+
+
+def random_rules(rng, ids, *, rounds: int, max_members: int, at_most_low: int, at_least_k: int | None = None):
+    """Random Rules rows for the seeded generators: 1..rounds rules of 2..max_members projects.
+
+    at_most draws k from at_most_low..members−1; at_least draws k from 1..min(2, members), or
+    uses ``at_least_k`` when given. The draws keep one order, so a seed gives the same rules.
+    """
+    rules = []
+    for _ in range(rng.randint(1, rounds)):
+        kind = rng.choice(RULE_KINDS)
+        members = rng.sample(ids, rng.randint(2, min(max_members, len(ids))))
+        row = {"rule": kind, "projects": ", ".join(members)}
+        if kind == "at_most":
+            row["k"] = rng.randint(at_most_low, len(members) - 1)
+        elif kind == "at_least":
+            row["k"] = at_least_k if at_least_k is not None else rng.randint(1, min(2, len(members)))
+        rules.append(row)
+    return rules

@@ -19,11 +19,11 @@ from collections import Counter
 import pytest
 
 from enumerate import check_verified, reference, run_case
+from helpers import random_rules
 from optimizer.errors import InfeasibleError
 
 SEEDS = range(320)
 SECTOR_NAMES = ("Energy", "Chips", "Ports", "Water")
-RULE_KINDS = ("requires", "excludes", "at_most", "at_least", "together")
 
 
 def random_case(seed: int) -> dict:
@@ -115,17 +115,7 @@ def random_case(seed: int) -> dict:
 
     rules = None
     if on["rules"]:
-        rules = []
-        ids = [p["project_id"] for p in projects]
-        for _ in range(rng.randint(1, 3)):
-            kind = rng.choice(RULE_KINDS)
-            members = rng.sample(ids, rng.randint(2, min(4, n)))
-            row = {"rule": kind, "projects": ", ".join(members)}
-            if kind == "at_most":
-                row["k"] = rng.randint(0, len(members) - 1)
-            elif kind == "at_least":
-                row["k"] = rng.randint(1, min(2, len(members)))
-            rules.append(row)
+        rules = random_rules(rng, [p["project_id"] for p in projects], rounds=3, max_members=4, at_most_low=0)
 
     return {"projects": projects, "fund": fund, "schedule": schedule or None, "budget": budget,
             "sectors": sectors, "rules": rules}

@@ -26,13 +26,12 @@ import openpyxl
 import pytest
 
 from enumerate_fund import reference_fund
-from helpers import make_workbook
+from helpers import make_workbook, random_rules
 from optimizer.errors import InfeasibleError
 from optimizer.runner import run_workbook
 
 SEEDS = range(130)
 SECTOR_NAMES = ("Energy", "Chips", "Ports", "Water")
-RULE_KINDS = ("requires", "excludes", "at_most", "at_least", "together")
 YEAR0 = 2027
 
 
@@ -108,17 +107,8 @@ def random_case(seed: int) -> dict:
             sectors.append(row)
     rules = None
     if on["rules"]:
-        rules = []
-        ids = [p["project_id"] for p in projects]
-        for _ in range(rng.randint(1, 2)):
-            kind = rng.choice(RULE_KINDS)
-            members = rng.sample(ids, rng.randint(2, min(3, n)))
-            row = {"rule": kind, "projects": ", ".join(members)}
-            if kind == "at_most":
-                row["k"] = rng.randint(1, len(members) - 1)
-            elif kind == "at_least":
-                row["k"] = 1
-            rules.append(row)
+        rules = random_rules(rng, [p["project_id"] for p in projects], rounds=2, max_members=3, at_most_low=1,
+                             at_least_k=1)
     return {"projects": projects, "fund": fund, "budget": budget, "sectors": sectors, "rules": rules}
 
 
