@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import highspy
 import numpy as np
-import openpyxl
 import pytest
 
-from helpers import make_workbook
+from helpers import make_workbook, sheet_rows
 from optimizer.runner import run_workbook
 
 PV = [14, 17, 17, 15, 40, 12, 14, 10, 12]
@@ -64,16 +63,6 @@ def workbook(tmp_path):
     budget = [{"year": 2027 + t, "capital_limit": f} for t, f in enumerate(FUNDS)]
     return make_workbook(tmp_path / "lorie-savage-lp.xlsx", projects, schedule=schedule, budget=budget,
                          fund={"equity_capital": 10_000, "mip_gap": 0})
-
-
-def sheet_rows(path, title: str) -> list[dict]:
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = list(wb[title].iter_rows(values_only=True))
-    finally:
-        wb.close()
-    header = [str(h) for h in rows[0]]
-    return [dict(zip(header, r)) for r in rows[1:] if any(v is not None for v in r)]
 
 
 def test_independent_lp_matches_the_published_value():
