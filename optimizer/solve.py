@@ -121,6 +121,16 @@ class Solver:
                 setattr(cfg, k, v)
         return outcome
 
+    def highs(self):
+        """The highspy instance holding the model as last solved (for bulk work on its arrays)."""
+        self._highs.update()  # e.g. cuts removed from the model since the last solve
+        return self._highs._solver_model
+
+    def columns(self, variables) -> list[int]:
+        """HiGHS column index of each Pyomo variable of the model last solved."""
+        index = self._highs._pyomo_var_to_solver_var_map
+        return [index[id(v)] for v in variables]
+
     @property
     def version(self) -> str:
         return ".".join(str(v) for v in self._highs.version())

@@ -7,8 +7,9 @@
 Both are exact re-solves of the one built model (Select[p] fixed, then freed). At most
 ``explain_limit`` exact re-solves of each kind are made, taken nearest the margin first
 (smallest estimated removal cost; smallest estimated loss when forced in); the others are
-estimated from the LP relaxation (the same two re-solves with integrality relaxed) and
-marked ``estimated``.
+estimated from the LP relaxation and marked ``estimated``: up to ``LP_RESOLVE_LIMIT`` of them
+by re-solving the relaxation (the same two re-solves with integrality relaxed), beyond that from
+its reduced costs (one LP for all; a lower bound on the relaxation's loss).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
     estimates_out: dict[str, float | None] = {}
     estimates_in: dict[str, float | None] = {}
     if len(funded) > limit or len(candidates) > limit:
-        estimates_out, estimates_in = _lp_estimates(m, data, funded, candidates, solver.settings)
+        estimates_out, estimates_in = _lp_estimates(m, solver, data, funded, candidates, solver.settings)
         order_out.sort(key=lambda p: (estimates_out.get(p) is None, estimates_out.get(p) or 0.0))
         order_in.sort(key=lambda p: (estimates_in.get(p) is None, estimates_in.get(p) or 0.0))
     total = min(limit, len(order_out)) + min(limit, len(order_in))
@@ -93,19 +94,89 @@ def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
     return removal, entry
 
 
-def _lp_estimates(m, data: Pipeline, funded, candidates, settings):
-    """LP-relaxation estimates: loss in objective when each project is forced out / in."""
-    import pyomo.environ as pyo
+#: up to this many estimates, each is an LP re-solve; beyond, they come from the LP's reduced costs
+LP_RESOLVE_LIMIT = 500
 
-    relaxed = m.clone()
-    pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
-    lp = Solver(settings)
-    base = lp.solve(relaxed)
-    if not base.solved:
+
+def _relaxation(solver: Solver, settings):
+    """The built model's LP relaxation as a separate highspy instance, solved; None if not optimal."""
+    import highspy
+    import numpy as np
+
+    lp = highspy.Highs()
+    lp.setOptionValue("output_flag", False)
+    lp.passModel(solver.highs().getModel())
+    n = lp.getNumCol()
+    lp.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
+    lp.setOptionValue("time_limit", float(settings.time_limit_s))
+    lp.run()
+    return lp if lp.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
+
+
+def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, settings):
+    """LP-relaxation estimates: loss in objective when each project is forced out / in.
+
+    The relaxation is copied out of the solved HiGHS model once. Up to ``LP_RESOLVE_LIMIT``
+    estimates, each is the LP re-solved (warm, dual simplex) with Select[p] fixed: the exact loss
+    of the relaxation, None when the relaxation has no solution with p forced in. Beyond that,
+    each is the reduced-cost bound of the one LP: forcing columns S of p from x* to v loses at
+    least Σ_(j∈S) d_j (x*_j − v_j) (the LP's duals stay feasible), minimised over p's start years
+    and stake ends when forced in — a lower bound on the relaxation's loss, from one solve.
+    """
+    import highspy
+
+    lp = _relaxation(solver, settings)
+    if lp is None:
         return {}, {}
+    base = lp.getInfo().objective_function_value
+    select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
+    if len(funded) + len(candidates) > LP_RESOLVE_LIMIT:
+        return _reduced_cost_estimates(m, solver, data, lp, select, funded, candidates)
+    lower, upper = lp.getLp().col_lower_, lp.getLp().col_upper_
 
     def loss(pid: str, level: int) -> float | None:
-        out = lp.solve_with_fixed(relaxed, relaxed.Select[pid], level)
-        return None if not out.solved else max(0.0, base.objective - out.objective)
+        j = select[pid]
+        lp.changeColBounds(j, float(level), float(level))
+        lp.run()
+        ok = lp.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        value = lp.getInfo().objective_function_value
+        lp.changeColBounds(j, lower[j], upper[j])
+        return max(0.0, base - value) if ok else None
 
-    return ({p: loss(p, 0) for p in funded}, {p: loss(p, 1) for p in candidates})
+    out = {p: loss(p, 0) for p in funded}
+    return out, {p: loss(p, 1) for p in candidates}
+
+
+def _reduced_cost_estimates(m, solver: Solver, data: Pipeline, lp, select: dict, funded, candidates):
+    from models.selection import stake_floors
+
+    sol = lp.getSolution()
+    x, d = sol.col_value, sol.col_dual
+    sign = 1.0 if lp.getLp().sense_ == lp.getLp().sense_.kMaximize else -1.0
+    floors = stake_floors(data)
+    starts: dict[str, list] = {}
+    for p, t in m.STARTS:
+        starts.setdefault(p, []).append(t)
+    start_col = dict(zip(m.STARTS, solver.columns([m.Start[k] for k in m.STARTS])))
+    stake_col = dict(zip(m.VARYING, solver.columns([m.Stake[k] for k in m.VARYING])))
+
+    def loss(moves) -> float:  # the bound for moving each column j from x*_j to v
+        return sign * sum(d[j] * (x[j] - v) for j, v in moves)
+
+    def out(pid: str) -> float:
+        moves = [(select[pid], 0.0)] + [(start_col[pid, t], 0.0) for t in starts[pid]]
+        moves += [(stake_col[pid, t], 0.0) for t in starts[pid] if (pid, t) in stake_col]
+        return max(0.0, loss(moves))
+
+    def enter(pid: str) -> float:
+        best = None
+        for t in starts[pid]:
+            moves = [(select[pid], 1.0)] + [(start_col[pid, u], 1.0 if u == t else 0.0) for u in starts[pid]]
+            moves += [(stake_col[pid, u], 0.0) for u in starts[pid] if u != t and (pid, u) in stake_col]
+            ends = [floors[pid], data.by_id[pid].max_stake] if (pid, t) in stake_col else [None]
+            for end in ends:
+                value = loss(moves + ([] if end is None else [(stake_col[pid, t], end)]))
+                best = value if best is None else min(best, value)
+        return max(0.0, best)
+
+    return {p: out(p) for p in funded}, {p: enter(p) for p in candidates}

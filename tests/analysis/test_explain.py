@@ -323,3 +323,29 @@ def test_explain_limit_on_random_knapsacks(tmp_path, seed, limit):
 
 def test_enough_random_knapsacks():
     assert len(KNAPSACK_SEEDS) == 8
+
+
+def test_many_estimates_come_from_reduced_costs(tmp_path, monkeypatch):
+    """Beyond LP_RESOLVE_LIMIT estimates, each is the LP's reduced-cost bound. Knapsack LP with
+    equity 60: A (1.5 per unit) and B (1.4) in whole, C critical at 10/25, so the capital dual is
+    C's ratio 1.2 and each reduced cost is npv − 1.2 × capex. The MIP takes A and C (75)."""
+    import optimizer.analysis.explain as explain
+
+    monkeypatch.setattr(explain, "LP_RESOLVE_LIMIT", 0)
+    items = [("A", 30, 45), ("B", 20, 28), ("C", 25, 30), ("D", 40, 36)]
+    rep, out = solve(tmp_path, "reduced", knapsack_case(items, 60, limit=0), write=True)
+    assert rep.objective == pytest.approx(75)
+    portfolio = {r["project_id"]: r for r in sheet_rows(out, "Portfolio")}
+    rejected = {r["project_id"]: r for r in sheet_rows(out, "Rejected")}
+    assert set(portfolio) == {"A", "C"}
+    assert portfolio["A"]["removal_cost"] == pytest.approx(45 - 1.2 * 30)  # 9
+    assert portfolio["C"]["removal_cost"] == pytest.approx(0)  # basic (fractional) in the LP
+    assert [portfolio["A"]["rank"], portfolio["C"]["rank"]] == [1, 2]
+    assert rejected["B"]["break_even_npv"] == pytest.approx(28)  # whole in the LP: no loss
+    assert rejected["D"]["break_even_npv"] == pytest.approx(36 + (1.2 * 40 - 36))  # 48
+    assert {r["removal_cost_basis"] for r in portfolio.values()} == {"estimated"}
+    assert {rejected[p]["break_even_basis"] for p in "BD"} == {"estimated"}
+    # each is a lower bound on the relaxation's own loss (the re-solved estimates)
+    est_out, est_in = lp_estimates(items, 60, ["A", "C"], ["B", "D"])
+    assert all(portfolio[p]["removal_cost"] <= est_out[p] + TOL for p in "AC")
+    assert all(rejected[p]["break_even_npv"] - dict((i, v) for i, _, v in items)[p] <= est_in[p] + TOL for p in "BD")
