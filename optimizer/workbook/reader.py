@@ -26,8 +26,41 @@ REPORT_SHEETS = {normalize(n) for n in (
     "Diagnosis", "Frontier", "Comparison", "Robustness")}
 
 HEADER_SEARCH_ROWS = 30
-MAX_UNPACKED_BYTES = 1_000_000_000
-MAX_ROWS = 1_100_000
+
+# Limits on what is read. A pipeline workbook is a few MB; these are far above any real one
+# and keep a hostile file (a zip bomb, entity expansion, a sheet claiming millions of rows)
+# to seconds and well under 1 GB of memory. Each refusal is a located problem (exit 2).
+#: largest input file read at all
+MAX_FILE_BYTES = 200_000_000
+#: most parts (files) inside the workbook's zip
+MAX_PARTS = 10_000
+#: most bytes the whole workbook may unpack to, as its zip directory declares
+MAX_UNPACKED_BYTES = 400_000_000
+#: most bytes one worksheet's XML may unpack to (worksheets are streamed)
+MAX_SHEET_PART_BYTES = 200_000_000
+#: most bytes any other XML part may unpack to (these are parsed whole)
+MAX_OTHER_PART_BYTES = 100_000_000
+#: a part larger than MAX_RATIO_FROM bytes may not be compressed more than MAX_RATIO to 1
+#: (real workbooks compress 3–20 to 1; zip bombs 1,000 to 1)
+MAX_RATIO = 100
+MAX_RATIO_FROM = 1_000_000
+#: most cells read over all the sheets that are read (about 100,000 projects × 25 columns)
+MAX_CELLS = 2_500_000
+#: most rows in the XML of one worksheet, and Excel's last row
+MAX_ROWS = 1_048_576
+#: most cells held after rows are laid out by column (a stray cell far right widens its row)
+MAX_SLOTS = 25_000_000
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_SAVE_AS = "save the workbook as .xlsx in Excel or LibreOffice"
+#: markers of a document type declaration: the way entity expansion ("billion laughs") and
+#: external entities get into XML. No part of a real .xlsx has one.
+_DTD_MARKERS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY")
+                     for enc in ("ascii", "utf-16-le", "utf-16-be"))
+_CELL_MARKERS = (b"<c ", b"<c>", b":c ", b":c>")
+_ROW_MARKERS = (b"<row ", b"<row>", b":row ", b":row>")
+_STRING_MARKERS = (b"<si>", b"<si ", b":si>", b":si ")
 
 
 @dataclass
@@ -66,31 +99,200 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_container(path: Path) -> None:
-    """Refuse what is not a readable .xlsx before openpyxl sees it."""
-    name = path.name
+def _refuse(path: Path, message: str, value: object = None) -> InputError:
+    return InputError([Problem(path.name, None, None, value, message)])
+
+
+@dataclass
+class _Scan:
+    """What the zip directory and one streamed pass over the XML parts say, before parsing."""
+
+    #: worksheet part name -> (cells, rows) counted in its XML
+    sheets: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: part names of the zip, for damaged-part messages
+    parts: tuple[str, ...] = ()
+
+
+def _check_container(path: Path) -> _Scan:
+    """Refuse what is not a readable .xlsx before openpyxl sees it, naming what the file is.
+
+    Nothing here unpacks more than the zip directory allows: sizes and compression ratios are
+    checked in the directory first, then every XML part is streamed once (in C, 1 MB at a time)
+    to look for document type declarations and to count the cells and rows of each worksheet.
+    """
     if not path.exists():
-        raise InputError([Problem(name, None, None, str(path), "file not found")])
+        raise _refuse(path, "file not found", str(path))
     if path.is_dir():
-        raise InputError([Problem(name, None, None, str(path), "is a folder, not a workbook")])
-    suffix = path.suffix.lower()
-    if suffix in (".xls", ".ods", ".csv", ".numbers"):
-        raise InputError([Problem(name, None, None, suffix,
-                                  f"{suffix} files are not read: save the workbook as .xlsx in Excel or LibreOffice")])
-    if not zipfile.is_zipfile(path):
-        raise InputError([Problem(name, None, None, None,
-                                  "is not an Excel .xlsx workbook (the file is empty, damaged or another format)")])
+        raise _refuse(path, "is a folder, not a workbook", str(path))
     try:
-        with zipfile.ZipFile(path) as z:
-            total = sum(i.file_size for i in z.infolist())
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError([Problem(name, None, None, None, f"is a damaged workbook ({exc})")]) from None
-    if total > MAX_UNPACKED_BYTES:
-        raise InputError([Problem(name, None, None, f"{total / 1e9:.1f} GB unpacked",
-                                  "unpacks to more than 1 GB; refusing to read it")])
-    if "xl/workbook.xml" not in names:
-        raise InputError([Problem(name, None, None, None, "is a zip file but not an Excel .xlsx workbook")])
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError as exc:
+        raise _refuse(path, f"cannot be read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise _refuse(path, "is not an Excel .xlsx workbook: the file is empty (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise _refuse(path, f"is {size / 1e6:,.0f} MB, more than the {MAX_FILE_BYTES / 1e6:,.0f} MB fundopt reads; "
+                            "a pipeline workbook is far smaller", f"{size / 1e6:,.0f} MB")
+    if head.startswith(_OLE2):
+        if "EncryptedPackage".encode("utf-16-le") in head or _ole_has(path, "EncryptedPackage"):
+            raise _refuse(path, "is a password-protected (encrypted) workbook; remove the password in Excel "
+                                "(File > Info > Protect Workbook) and save it as .xlsx", "encrypted")
+        raise _refuse(path, "is an old Excel 97–2003 .xls workbook; .xls files are not read: " + _SAVE_AS, ".xls")
+    if head.startswith(_ZIP):
+        return _check_zip(path)
+    kind = _text_kind(head)
+    if kind is not None:
+        raise _refuse(path, *kind)
+    if head.startswith(b"%PDF"):
+        raise _refuse(path, "is a PDF document, not an Excel workbook", ".pdf")
+    suffix = path.suffix.lower()
+    if suffix in (".xls", ".ods", ".csv", ".numbers", ".xlsb"):
+        raise _refuse(path, f"{suffix} files are not read: " + _SAVE_AS, suffix)
+    raise _refuse(path, "is not an Excel .xlsx workbook (the file is empty, damaged or another format)")
+
+
+def _ole_has(path: Path, stream: str) -> bool:
+    """Whether an OLE2 compound file names ``stream`` in its first megabyte (its directory)."""
+    with open(path, "rb") as f:
+        return stream.encode("utf-16-le") in f.read(1 << 20)
+
+
+def _text_kind(head: bytes) -> tuple[str, str] | None:
+    """(message, value) when the file is text: CSV, an HTML export or an Excel 2003 XML file."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", errors="replace")
+    else:
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+                return None
+            text = head[:exc.start].decode("utf-8-sig", errors="replace")
+    if not text.strip() or sum(c.isprintable() or c in "\r\n\t" for c in text) < 0.97 * len(text):
+        return None
+    lower = text.lstrip().lower()
+    if lower.startswith("<?xml") and "urn:schemas-microsoft-com:office:spreadsheet" in lower:
+        return ("is an Excel 2003 XML spreadsheet; these are not read: " + _SAVE_AS, ".xml")
+    if "<html" in lower[:4096] or "<table" in lower[:4096]:
+        return ("is a web page (HTML), as some systems export under an Excel name; open it in Excel and "
+                "save it as .xlsx", ".html")
+    return ("is text (CSV), not an Excel workbook; .csv files are not read: " + _SAVE_AS, ".csv")
+
+
+def _check_zip(path: Path) -> _Scan:
+    try:
+        with open(path, "rb") as f:
+            end = zipfile._EndRecData(f)  # the directory's own count, before it is parsed
+        if end is not None and end[zipfile._ECD_ENTRIES_TOTAL] > MAX_PARTS:
+            raise _refuse(path, f"is a zip of {end[zipfile._ECD_ENTRIES_TOTAL]:,} parts, more than the "
+                                f"{MAX_PARTS:,} fundopt reads; refusing to unpack it")
+    except (OSError, AttributeError, IndexError, TypeError):
+        pass  # zipfile below says what is wrong
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise _refuse(path, "is a damaged or truncated Excel workbook: it begins like one but its zip directory "
+                            f"cannot be read ({exc}); was the copy or download cut short?") from None
+    with z:
+        infos = z.infolist()
+        names = {i.filename for i in infos}
+        kind = _zip_kind(z, names)
+        if kind is not None:
+            raise _refuse(path, *kind)
+        if "xl/workbook.xml" not in names:
+            raise _refuse(path, "is a zip file but not an Excel .xlsx workbook")
+        if any(i.flag_bits & 0x1 for i in infos):
+            raise _refuse(path, "has encrypted parts; remove the password in Excel and save it as .xlsx", "encrypted")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_UNPACKED_BYTES:
+            raise _refuse(path, f"unpacks to {_size(total)}, more than the {_size(MAX_UNPACKED_BYTES)} fundopt "
+                                f"reads, from a file of {_size(path.stat().st_size)}: refusing to unpack it (a small file "
+                                "that unpacks this large is a zip bomb)", f"{_size(total)} unpacked")
+        for i in infos:
+            ratio = i.file_size / max(i.compress_size, 1)
+            if i.file_size > MAX_RATIO_FROM and ratio > MAX_RATIO:
+                raise _refuse(path, f"part {i.filename} is compressed {ratio:,.0f} to 1 ({_size(i.file_size)} from "
+                                    f"{_size(i.compress_size)}); real workbooks compress less than {MAX_RATIO} to 1, "
+                                    "zip bombs about 1,000 to 1: refusing to unpack it", i.filename)
+            sheet = i.filename.startswith("xl/worksheets/")
+            limit = MAX_SHEET_PART_BYTES if sheet else MAX_OTHER_PART_BYTES
+            if _is_xml(i.filename) and i.file_size > limit:
+                raise _refuse(path, f"part {i.filename} unpacks to {_size(i.file_size)}, more than the "
+                                    f"{_size(limit)} fundopt reads", i.filename)
+        scan = _Scan(parts=tuple(sorted(names)))
+        for i in infos:
+            if _is_xml(i.filename):
+                _scan_part(path, z, i, scan)
+    return scan
+
+
+def _zip_kind(z: zipfile.ZipFile, names: set[str]) -> tuple[str, str] | None:
+    """(message, value) for zip-based formats that are not .xlsx: OpenDocument, .xlsb, Word, PowerPoint."""
+    if "mimetype" in names:
+        info = z.getinfo("mimetype")
+        mime = ""
+        if info.file_size < 200:
+            try:
+                mime = z.read(info).decode("ascii", errors="replace").strip()
+            except Exception:  # a damaged mimetype still says OpenDocument
+                pass
+        if mime.endswith("opendocument.spreadsheet") or not mime.startswith("application/vnd.oasis"):
+            return ("is an OpenDocument spreadsheet (.ods); .ods files are not read: " + _SAVE_AS, ".ods")
+        return (f"is an OpenDocument file ({mime.rsplit('.', 1)[-1]}), not an Excel workbook", mime)
+    if "xl/workbook.bin" in names:
+        return ("is a binary Excel workbook (.xlsb); .xlsb files are not read: " + _SAVE_AS, ".xlsb")
+    if "word/document.xml" in names:
+        return ("is a Word document, not an Excel workbook", ".docx")
+    if "ppt/presentation.xml" in names:
+        return ("is a PowerPoint presentation, not an Excel workbook", ".pptx")
+    return None
+
+
+def _is_xml(name: str) -> bool:
+    return name.lower().endswith((".xml", ".rels", ".vml"))
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB" if n >= 1e5 else f"{n:,.0f} bytes"
+
+
+def _scan_part(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo, scan: _Scan) -> None:
+    """Stream one XML part: refuse a document type declaration; count a worksheet's cells and rows."""
+    sheet = info.filename.startswith("xl/worksheets/")
+    counts = {m: 0 for m in (_CELL_MARKERS + _ROW_MARKERS if sheet else ())}
+    if info.filename == "xl/sharedStrings.xml":
+        counts = {m: 0 for m in _STRING_MARKERS}
+    carry = b""
+    try:
+        with z.open(info) as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                data = carry + chunk
+                for m in _DTD_MARKERS:
+                    if m in data:
+                        raise _refuse(path, f"part {info.filename} declares a document type (<!DOCTYPE or <!ENTITY), "
+                                            "which no Excel workbook does and XML entity-expansion attacks use: "
+                                            "refusing to read it", info.filename)
+                for m in counts:
+                    # a marker split over the two reads is counted once: the carry is shorter than any marker
+                    counts[m] += data.count(m) - carry.count(m)
+                carry = chunk[-32:]
+    except InputError:
+        raise
+    except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, NotImplementedError (compression)
+        raise _refuse(path, f"is a damaged workbook: part {info.filename} cannot be unpacked "
+                            f"({type(exc).__name__}: {exc})", info.filename) from None
+    if info.filename == "xl/sharedStrings.xml" and sum(counts.values()) > MAX_CELLS:
+        raise _refuse(path, f"holds {sum(counts.values()):,} distinct texts, more than the {MAX_CELLS:,} cells "
+                            "fundopt reads", info.filename)
+    if sheet:
+        cells = sum(counts[m] for m in _CELL_MARKERS)
+        rows = sum(counts[m] for m in _ROW_MARKERS)
+        scan.sheets[info.filename] = (cells, rows)
 
 
 def _find_header(rows: list[tuple], sheet: Sheet) -> int | None:
@@ -116,22 +318,19 @@ def _find_header(rows: list[tuple], sheet: Sheet) -> int | None:
 DECISION_SHEETS = {normalize("Portfolio"), normalize("Rejected")}
 
 
-def _decision_edits(ws) -> list[tuple]:
+def _decision_edits(title: str, rows: list[tuple]) -> list[tuple]:
     """Rows of a report sheet whose header (row 1) has project_id, decision and decision_as_written."""
     out = []
-    header: dict[str, int] | None = None
-    for n, row in enumerate(ws.iter_rows(values_only=True), 1):
-        if header is None:
-            header = {normalize(v): j for j, v in enumerate(row) if isinstance(v, str)}
-            if not {"projectid", "decision", "decisionaswritten"} <= header.keys():
-                return []
-            continue
+    if not rows:
+        return out
+    header = {normalize(v): j for j, v in enumerate(rows[0]) if isinstance(v, str)}
+    if not {"projectid", "decision", "decisionaswritten"} <= header.keys():
+        return out
+    for n, row in enumerate(rows[1:], 2):
         cells = [row[header[k]] if header[k] < len(row) else None
                  for k in ("projectid", "decision", "decisionaswritten")]
         if not is_blank(cells[0]):
-            out.append((ws.title, n, *cells))
-        if n >= MAX_ROWS:
-            break
+            out.append((title, n, *cells))
     return out
 
 
@@ -145,50 +344,124 @@ def _find_param_header(rows: list[tuple]) -> int | None:
 
 def read_raw(path: str | os.PathLike) -> RawWorkbook:
     """Open the workbook and collect every sheet the schema knows as a raw table."""
+    import warnings
+
     import openpyxl  # deferred: keeps `fundopt --help` fast
 
     path = Path(path)
-    _check_container(path)
+    scan = _check_container(path)
     digest = sha256_of(path)
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises many kinds on damaged files
-        raise InputError([Problem(path.name, None, None, None,
-                                  f"could not be opened as an Excel workbook ({type(exc).__name__}: {exc})")]) from None
+    with warnings.catch_warnings():
+        # openpyxl warns about workbook features it does not keep (data validation, slicers…)
+        warnings.simplefilter("ignore")
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False, keep_vba=False)
+        except Exception as exc:  # openpyxl raises many kinds on damaged files
+            raise _refuse(path, f"could not be opened as an Excel workbook ({type(exc).__name__}: {exc})") from None
+        try:
+            return _read_sheets(path, wb, scan, digest)
+        finally:
+            wb.close()
+
+
+def _read_sheets(path: Path, wb, scan: _Scan, digest: str) -> RawWorkbook:
     problems: list[Problem] = []
     decision_edits: list = []
     tables: dict[str, RawTable] = {}
     carried: list[SourceSheet] = []
-    try:
-        for ws in wb.worksheets:
-            schema = find_sheet(ws.title)
-            if schema is None and normalize(ws.title) in REPORT_SHEETS:
-                if normalize(ws.title) in DECISION_SHEETS:
-                    decision_edits.extend(_decision_edits(ws))
-                continue
-            rows: list[tuple] = []
-            for n, row in enumerate(ws.iter_rows(values_only=True)):
-                if n >= MAX_ROWS:
-                    problems.append(Problem(ws.title, n + 1, None, None,
-                                            f"has more than {MAX_ROWS:,} rows; refusing to read further"))
-                    break
-                rows.append(tuple(row))
-            while rows and all(is_blank(v) for v in rows[-1]):
-                rows.pop()
-            if schema is None:
-                carried.append(SourceSheet(ws.title, tuple(rows)))
-                continue
-            if schema.name in tables:
-                problems.append(Problem(ws.title, None, None, ws.title,
-                                        f"is a second {schema.name} sheet (the first is "
-                                        f"'{tables[schema.name].title}'); keep one"))
-                continue
-            header = _find_param_header(rows) if schema.kind == "params" else _find_header(rows, schema)
-            carried.append(SourceSheet(ws.title, tuple(rows), None if header is None else header + 1))
-            tables[schema.name] = _raw_table(schema, ws.title, rows, header, problems)
-    finally:
-        wb.close()
+    _check_cell_budget(path, wb, scan)
+    slots = [0]
+    for ws in wb.worksheets:
+        ws.reset_dimensions()  # a <dimension> claiming A1:XFD1048576 must not pad every row
+        schema = find_sheet(ws.title)
+        if schema is None and normalize(ws.title) in REPORT_SHEETS:
+            if normalize(ws.title) in DECISION_SHEETS:
+                rows = _sheet_rows(path, ws, problems, slots)
+                decision_edits.extend(_decision_edits(ws.title, rows))
+            continue
+        rows = _sheet_rows(path, ws, problems, slots)
+        while rows and all(is_blank(v) for v in rows[-1]):
+            rows.pop()
+        if schema is None:
+            carried.append(SourceSheet(ws.title, tuple(rows)))
+            continue
+        if schema.name in tables:
+            problems.append(Problem(ws.title, None, None, ws.title,
+                                    f"is a second {schema.name} sheet (the first is "
+                                    f"'{tables[schema.name].title}'); keep one"))
+            continue
+        header = _find_param_header(rows) if schema.kind == "params" else _find_header(rows, schema)
+        carried.append(SourceSheet(ws.title, tuple(rows), None if header is None else header + 1))
+        tables[schema.name] = _raw_table(schema, ws.title, rows, header, problems)
     return RawWorkbook(path.name, digest, tables, carried, problems, decision_edits)
+
+
+def _read_parts(ws) -> list[str]:
+    part = getattr(ws, "_worksheet_path", None)
+    return [] if part is None else [str(part).lstrip("/")]
+
+
+def _check_cell_budget(path: Path, wb, scan: _Scan) -> None:
+    """Refuse, before parsing, sheets whose XML holds more cells or rows than are ever read."""
+    total, counted = 0, []
+    for ws in wb.worksheets:
+        if find_sheet(ws.title) is None and normalize(ws.title) in REPORT_SHEETS \
+                and normalize(ws.title) not in DECISION_SHEETS:
+            continue  # never parsed
+        for part in _read_parts(ws):
+            cells, rows = scan.sheets.get(part, (0, 0))
+            if rows > MAX_ROWS:
+                raise InputError([Problem(ws.title, None, None, f"{rows:,} rows",
+                                          f"has {rows:,} rows in its XML, more than Excel's {MAX_ROWS:,}; "
+                                          "refusing to read it")])
+            if cells > MAX_CELLS:
+                raise InputError([Problem(ws.title, None, None, f"{cells:,} cells",
+                                          f"has {cells:,} cells, more than the {MAX_CELLS:,} fundopt reads; "
+                                          "refusing to read it")])
+            total += cells
+            counted.append(ws.title)
+    if total > MAX_CELLS:
+        raise _refuse(path, f"has {total:,} cells on its sheets ({', '.join(counted)}), more than the "
+                            f"{MAX_CELLS:,} fundopt reads; refusing to read it", f"{total:,} cells")
+
+
+def _sheet_rows(path: Path, ws, problems: list[Problem], slots: list[int]) -> list[tuple]:
+    """Every row of a sheet as a tuple of values (row n at index n − 1), within the limits.
+
+    A damaged sheet (broken XML, a bad cell, an unreadable part) becomes one located problem
+    instead of an exception; the rows read before the damage are kept.
+    """
+    rows: list[tuple] = []
+    widest = (0, 0)  # (width, Excel row)
+    try:
+        for n, row in enumerate(ws.iter_rows(values_only=True), 1):
+            if n > MAX_ROWS:
+                problems.append(Problem(ws.title, n, None, None,
+                                        f"has rows beyond Excel's last row {MAX_ROWS:,}; refusing to read further"))
+                break
+            if len(row) > widest[0]:
+                widest = (len(row), n)
+            rows.append(row if type(row) is tuple else tuple(row))
+    except Exception as exc:  # broken XML, a cell openpyxl cannot parse, a part that does not unpack
+        detail = f"{type(exc).__name__}: {exc}"
+        if len(detail) > 200:
+            detail = detail[:200] + "…"
+        problems.append(Problem(ws.title, len(rows) + 1 if rows else None, None, None,
+                                f"could not be read past row {len(rows):,}: the sheet is damaged ({detail})"
+                                if rows else f"could not be read: the sheet is damaged ({detail})"))
+    # rows are laid out to the sheet's widest row, as Excel shows them; that is bounded too
+    width = widest[0]
+    slots[0] += width * len(rows)
+    if slots[0] > MAX_SLOTS:
+        raise InputError([Problem(ws.title, widest[1], _letter(width - 1), None,
+                                  f"is too large to read: {len(rows):,} rows reaching column {_letter(width - 1)} "
+                                  f"(row {widest[1]:,}) make more than {MAX_SLOTS:,} cells; delete stray cells far "
+                                  "to the right of or below the table (Ctrl+End shows the last one)")])
+    blank = (None,) * width
+    for i, row in enumerate(rows):
+        if len(row) < width:
+            rows[i] = row + blank[len(row):] if row else blank
+    return rows
 
 
 def _raw_table(schema: Sheet, title: str, rows: list[tuple], header: int | None,

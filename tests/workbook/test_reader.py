@@ -206,7 +206,8 @@ def test_csv_file_is_refused(tmp_path):
     path.write_text("project_id,name,sector,capex,npv\nP1,a,Energy,1,2\n")
     p = _input_error(path)
     assert p.value == ".csv"
-    assert p.message == ".csv files are not read: save the workbook as .xlsx in Excel or LibreOffice"
+    assert p.message == ("is text (CSV), not an Excel workbook; "
+                         ".csv files are not read: save the workbook as .xlsx in Excel or LibreOffice")
 
 
 def test_xls_named_file_is_refused(tmp_path):
