@@ -146,6 +146,45 @@ def test_frequencies_match_enumeration_sample_by_sample(tmp_path, case):
     assert result.frequency == pytest.approx({p: c / n for p, c in counts.items()}, abs=1e-12)
 
 
+def test_start_windows_stakes_debt_investors_and_agreement_match_the_fund_reference(tmp_path):
+    """Each sample's optimum against the exhaustive fund reference (tests/enumerate_fund.py), and
+    the base portfolio's value recomputed by hand: Σ stake × sampled NPV / (1 + r)^delay − debt cost
+    − investor returns."""
+    from enumerate_fund import reference_fund
+
+    projects = [
+        project("W", 30, 9, npv_low=2, npv_high=14, earliest_start=2027, latest_start=2028, leverage_eligible="yes",
+                us_score=8, jp_score=2),
+        project("S", 40, 10, npv_low=3, npv_high=13, min_stake=0.25, max_stake=1, us_score=3, jp_score=9),
+        project("L", 25, 6, npv_low=1, npv_high=11, leverage_eligible="yes", us_score=5, jp_score=5),
+        project("D", 20, 5, npv_low=0, npv_high=9, earliest_start=2028, duration=2, us_score=2, jp_score=8),
+        project("X", 15, 3, us_score=9, jp_score=1),  # no range: keeps its NPV
+    ]
+    workbook = {"fund": {"equity_capital": 60, "max_leverage": 0.5, "max_ltv": 0.6, "debt_cost": 0.05,
+                         "discount_rate": 0.1, "min_nation_satisfaction": 0.6, "mip_gap": 0},
+                "investors": [{"investor": "Pension", "min_commitment": 5, "max_commitment": 20,
+                               "required_return": 0.08}],
+                "budget": [{"year": 2027, "capital_limit": 60}]}  # W is worth starting a year late
+    _, data = load(tmp_path, "fund", projects, **workbook)
+    n, seed = 6, 21
+    result = robust(data, n, seed=seed)
+
+    base_ref = reference_fund(projects, **workbook)
+    assert result.base_objective == pytest.approx(base_ref.objective, abs=1e-5)
+    base = result.base
+    assert base.choices["W"].start_year == 2028 and base.debt and base.investors
+    assert 0 < base.choices["S"].stake < 1
+    cost = 0.05 * sum(base.debt.values()) + 0.08 * base.investors.get("Pension", 0.0)
+    first_year = {p["project_id"]: p.get("earliest_start", 2027) for p in projects}
+    for k, sample in enumerate(draws(projects, seed, n)):
+        ref = reference_fund([{**p, "npv": sample[p["project_id"]]} for p in projects], **workbook)
+        row = result.rows[k]
+        assert row["objective"] == pytest.approx(ref.objective, abs=1e-5), k
+        value = sum(c.stake * sample[p] / 1.1 ** (c.start_year - first_year[p]) for p, c in base.choices.items())
+        assert row["base_value"] == pytest.approx(value - cost, abs=1e-9)
+        assert row["regret"] >= -1e-6
+
+
 def test_a_project_better_than_every_other_in_every_sample_has_frequency_1(tmp_path):
     projects = [project("STAR", 30, 50, npv_low=40, npv_high=60),  # its worst beats every other's best
                 project("A", 30, 8, npv_low=0, npv_high=20), project("B", 30, 12, npv_low=2, npv_high=25),
