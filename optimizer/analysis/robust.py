@@ -55,14 +55,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..data import Pipeline, Problem
 from ..errors import InfeasibleError, InputError, TimeLimitError
 from ..report import objective_value
-from ..solve import FEASIBLE, INFEASIBLE, OPTIMAL, TIME_LIMIT, Choice, Outcome, SolverSettings
+from ..solve import FEASIBLE, INFEASIBLE, OPTIMAL, TIME_LIMIT, Outcome, SolverSettings
 
 MAX_SAMPLES = 100_000
 #: chunks: at most this many samples each, and at least MIN_CHUNKS chunks when N allows
@@ -273,6 +274,8 @@ class Robustness:
     frequency: dict[str, float]
     mean_stake: dict[str, float]
     ideals: dict[str, float] = field(default_factory=dict)
+    #: False when the objective gives NPV no weight (strategic, jobs): every sample has the base optimum
+    npv_matters: bool = True
     timings: dict[str, float] = field(default_factory=dict)
     solver_version: str = ""
     options: dict = field(default_factory=dict)
@@ -408,7 +411,7 @@ def robust(data: Pipeline, samples: int, *, seed: int = 0, workers: int = 1, sch
         mean_stake = {pid: float(stake_sum[j] / denom) for j, pid in enumerate(ids)}
 
     return Robustness(data, samples, seed, workers, scheduler, base, base_objective, rows, frequency, mean_stake,
-                      ideals, timings.phases, base_core.solver.version,
+                      ideals, bool(base_core.weight), timings.phases, base_core.solver.version,
                       {"samples": samples, "seed": seed, "workers": workers, "scheduler": scheduler or "",
                        "chunk_size": size, "distribution": DISTRIBUTION,
                        "objective": data.fund.objective, "time_limit_s": settings.time_limit_s,

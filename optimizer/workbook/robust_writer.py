@@ -33,8 +33,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..data import Pipeline
-from .writer import _ReportWriter, display_width, write_atomic, _fit
+from .writer import _fit, _ReportWriter, display_width, write_atomic
 
 #: the frequency chart shows at most this many projects (the most often selected)
 CHART_PROJECTS = 40
@@ -109,6 +108,9 @@ class _RobustWriter(_ReportWriter):
             ("samples infeasible", r.count("infeasible")), ("samples out of time", r.count("time_limit")),
             ("seed", r.seed),
         ]
+        if not r.npv_matters:
+            pairs.append(("note", f"the objective {r.data.fund.objective} gives NPV no weight: every sample "
+                                  "has the base optimum"))
         pairs += [(f"base portfolio value {label}", value[key]) for label, key in STATISTICS[:3]]
         pairs += [(f"sample optimum {label}", objective[key]) for label, key in STATISTICS[:3]]
         pairs += [(f"{name} projects", n) for name, n in cats.items()]

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
-
 from enumerate import reference
 from helpers import make_workbook, project, sheet_rows
-from optimizer.analysis.robust import robust, run_robust, sample_npvs
+
+from optimizer.analysis.robust import robust, sample_npvs
 from optimizer.errors import InputError
 from optimizer.workbook.validate import read_pipeline
 
@@ -344,7 +344,7 @@ def test_cli_json_and_workbook(tmp_path):
 
 
 def test_cli_human_output_and_output_path(tmp_path):
-    _, data = competing(tmp_path)
+    competing(tmp_path)
     proc = fundopt(tmp_path, "robust", "competing.xlsx", "--samples", "5", "-o", "r/x.xlsx")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
