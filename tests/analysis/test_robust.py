@@ -29,7 +29,7 @@ import pytest
 from enumerate import reference
 from helpers import make_workbook, project, sheet_rows
 
-from optimizer.analysis.robust import robust, sample_npvs
+from optimizer.analysis.robust import robust, run_robust, sample_npvs
 from optimizer.errors import InputError
 from optimizer.workbook.validate import read_pipeline
 
@@ -351,28 +351,40 @@ def test_cli_human_output_and_output_path(tmp_path):
     assert "5 of 5 samples solved" in " ".join(proc.stderr.split()) and (tmp_path / "r" / "x.xlsx").exists()
 
 
+GOOD = [project("A", 10, 5, npv_low=1, npv_high=9), project("B", 10, 5)]
+
+
 @pytest.mark.parametrize("args, projects, where", [
-    (("--samples", "0"), None, ("command line", None, "--samples", 0)),
-    (("--samples", "5", "--seed", "-3"), None, ("command line", None, "--seed", -3)),
-    (("--samples", "5", "--workers", "0"), None, ("command line", None, "--workers", 0)),
-    (("--seed", "1"), None, ("command line", None, "--samples", None)),
+    (("--samples", "0", "--seed", "-3", "--workers", "0"), GOOD,
+     [("command line", None, "--samples", 0), ("command line", None, "--seed", -3),
+      ("command line", None, "--workers", 0)]),
     (("--samples", "5"), [project("A", 10, 5, npv_low=1), project("B", 10, 5, npv_low=2, npv_high=8)],
-     ("Projects", 2, "npv_high", None)),
-    (("--samples", "5"), [project("A", 10, 5, npv_low=6, npv_high=8), project("B", 10, 5)],
-     ("Projects", 2, "npv_low", 6)),
-    (("--samples", "5"), [project("A", 10, 5), project("B", 10, 5)], ("Projects", None, "npv_low", None)),
+     [("Projects", 2, "npv_high", None)]),
 ])
 def test_bad_input_is_located_exits_2_and_writes_nothing(tmp_path, args, projects, where):
-    projects = projects or [project("A", 10, 5, npv_low=1, npv_high=9), project("B", 10, 5)]
     path = make_workbook(tmp_path / "bad.xlsx", projects)
     proc = fundopt(tmp_path, "robust", str(path), *args, "--json")
     assert proc.returncode == 2, proc.stderr
     out = json.loads(proc.stdout)
     assert out["status"] == "invalid"
     found = [(e["sheet"], e["row"], e["column"], e["value"]) for e in out["errors"]]
-    assert where in found, out["errors"]
+    assert found == where, out["errors"]
     assert all(e["message"] for e in out["errors"])
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize("samples, projects, where", [
+    (None, GOOD, ("command line", None, "--samples", None)),
+    (5, [project("A", 10, 5, npv_low=6, npv_high=8), project("B", 10, 5)], ("Projects", 2, "npv_low", 6)),
+    (5, [project("A", 10, 5), project("B", 10, 5)], ("Projects", None, "npv_low", None)),
+])
+def test_bad_input_in_process_is_located_and_writes_nothing(tmp_path, samples, projects, where):
+    path = make_workbook(tmp_path / "bad.xlsx", projects)
+    out = tmp_path / "out.xlsx"
+    with pytest.raises(InputError) as exc:
+        run_robust(path, out, samples=samples)
+    assert where in [(p.sheet, p.row, p.column, p.value) for p in exc.value.problems], exc.value.problems
+    assert not out.exists()
 
 
 def test_half_range_and_no_range_messages_say_what_to_do(tmp_path):
