@@ -43,7 +43,7 @@ Results
                        portfolio's own funding;
     objective[k]       sample k's optimal objective (the Fund's objective);
     regret[k]          objective[k] − base value[k] (``npv`` objective only): what keeping the
-                       base portfolio gave up had sample k's NPVs been known;
+                       base portfolio gave up had sample k's NPVs been known (≥ 0 up to mip_gap);
     P10 / P50 / P90    percentiles over the solved samples, linear between order statistics
                        (numpy's default; Excel's PERCENTILE.INC).
     The samples change only the objective, never a rule, so when the base portfolio exists every
@@ -88,7 +88,7 @@ def chunk_size(samples: int) -> int:
 
 
 # --------------------------------------------------------------------------- checks
-def request_problems(samples: Any, seed: Any, workers: Any) -> list[Problem]:
+def request_problems(samples: Any, seed: Any, workers: Any, scheduler: Any = None) -> list[Problem]:
     out = []
     if samples is None:
         out.append(Problem("command line", None, "--samples", None, "give the number of samples, e.g. --samples 200"))
@@ -99,6 +99,9 @@ def request_problems(samples: Any, seed: Any, workers: Any) -> list[Problem]:
         out.append(Problem("command line", None, "--seed", seed, "must be a whole number ≥ 0"))
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         out.append(Problem("command line", None, "--workers", workers, "must be a whole number ≥ 1"))
+    if scheduler is not None and not str(scheduler).strip():
+        out.append(Problem("command line", None, "--scheduler", scheduler,
+                           "give the address of a running Dask scheduler, e.g. tcp://host:8786"))
     return out
 
 
@@ -341,7 +344,7 @@ def robust(data: Pipeline, samples: int, *, seed: int = 0, workers: int = 1, sch
     from ..batch.executors import map_tasks
     from ..runner import Timings
 
-    problems = request_problems(samples, seed, workers) + data_problems(data)
+    problems = request_problems(samples, seed, workers, scheduler) + data_problems(data)
     if problems:
         raise InputError(problems)
     settings = settings or SolverSettings.from_fund(data.fund)
@@ -412,10 +415,17 @@ def robust(data: Pipeline, samples: int, *, seed: int = 0, workers: int = 1, sch
 
     return Robustness(data, samples, seed, workers, scheduler, base, base_objective, rows, frequency, mean_stake,
                       ideals, bool(base_core.weight), timings.phases, base_core.solver.version,
-                      {"samples": samples, "seed": seed, "workers": workers, "scheduler": scheduler or "",
+                      {"samples": samples, "seed": seed, "executor": executor(workers, scheduler),
+                       "workers": workers, "scheduler": scheduler or "",
                        "chunk_size": size, "distribution": DISTRIBUTION,
                        "objective": data.fund.objective, "time_limit_s": settings.time_limit_s,
                        "mip_gap": settings.mip_gap})
+
+
+def executor(workers: int, scheduler: str | None) -> str:
+    if scheduler:
+        return f"Dask scheduler at {scheduler}"
+    return f"{workers} local processes" if workers > 1 else "this process"
 
 
 # --------------------------------------------------------------------------- end to end
@@ -431,7 +441,7 @@ def run_robust(path: str | Path, output: str | Path | None = None, *, samples: i
     from ..workbook.validate import read_pipeline
 
     path = Path(path)
-    problems = request_problems(samples, seed, workers)
+    problems = request_problems(samples, seed, workers, scheduler)
     out = Path(output) if output is not None else default_output(path)
     if out.suffix.lower() != ".xlsx":
         problems.append(Problem("command line", None, "-o", str(out), "the output must be an .xlsx file"))

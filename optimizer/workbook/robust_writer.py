@@ -109,8 +109,8 @@ class _RobustWriter(_ReportWriter):
             ("seed", r.seed),
         ]
         if not r.npv_matters:
-            pairs.append(("note", f"the objective {r.data.fund.objective} gives NPV no weight: every sample "
-                                  "has the base optimum"))
+            note = f"the objective {r.data.fund.objective} gives NPV no weight: every sample has the base optimum"
+            pairs.append(("note", note))
         pairs += [(f"base portfolio value {label}", value[key]) for label, key in STATISTICS[:3]]
         pairs += [(f"sample optimum {label}", objective[key]) for label, key in STATISTICS[:3]]
         pairs += [(f"{name} projects", n) for name, n in cats.items()]

@@ -373,16 +373,17 @@ def test_bad_input_is_located_exits_2_and_writes_nothing(tmp_path, args, project
     assert not (tmp_path / "outputs").exists()
 
 
-@pytest.mark.parametrize("samples, projects, where", [
-    (None, GOOD, ("command line", None, "--samples", None)),
-    (5, [project("A", 10, 5, npv_low=6, npv_high=8), project("B", 10, 5)], ("Projects", 2, "npv_low", 6)),
-    (5, [project("A", 10, 5), project("B", 10, 5)], ("Projects", None, "npv_low", None)),
+@pytest.mark.parametrize("options, projects, where", [
+    ({"samples": None}, GOOD, ("command line", None, "--samples", None)),
+    ({"samples": 5, "scheduler": " "}, GOOD, ("command line", None, "--scheduler", " ")),
+    ({"samples": 5}, [project("A", 10, 5, npv_low=6, npv_high=8), project("B", 10, 5)], ("Projects", 2, "npv_low", 6)),
+    ({"samples": 5}, [project("A", 10, 5), project("B", 10, 5)], ("Projects", None, "npv_low", None)),
 ])
-def test_bad_input_in_process_is_located_and_writes_nothing(tmp_path, samples, projects, where):
+def test_bad_input_in_process_is_located_and_writes_nothing(tmp_path, options, projects, where):
     path = make_workbook(tmp_path / "bad.xlsx", projects)
     out = tmp_path / "out.xlsx"
     with pytest.raises(InputError) as exc:
-        run_robust(path, out, samples=samples)
+        run_robust(path, out, **options)
     assert where in [(p.sheet, p.row, p.column, p.value) for p in exc.value.problems], exc.value.problems
     assert not out.exists()
 
