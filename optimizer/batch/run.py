@@ -17,7 +17,9 @@ never sent to a worker; its record carries its located errors.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import socket
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -110,6 +112,7 @@ def solve_task(task: Task) -> dict:
     except Exception as exc:  # noqa: BLE001 - one bad scenario must not stop the batch
         out.update(status="error", message=f"internal error ({type(exc).__name__}: {exc})")
     out["seconds"] = time.perf_counter() - start
+    out["solved_by"] = f"{socket.gethostname()}:{os.getpid()}"
     return out
 
 
@@ -291,6 +294,7 @@ def record_of(entry: Entry, result: dict | None) -> dict:
         return rec
     rec["status"] = result["status"]
     rec["seconds"] = result.get("seconds")
+    rec["solved_by"] = result.get("solved_by")
     rec["message"] = result.get("message")
     rec["diagnosis"] = list(result.get("diagnosis") or [])
     rec["errors"] += list(result.get("problems") or [])

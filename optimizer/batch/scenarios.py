@@ -233,7 +233,7 @@ def edit_sheets(sheets: tuple[SourceSheet, ...], changes: list[Change], data: Pi
     if fund_changes:
         _edit_fund(out, fund_changes, raw_tables.get("Fund"))
     if sector_changes:
-        _edit_sectors(out, sector_changes, raw_tables.get("Sectors"))
+        _edit_sectors(out, sector_changes, raw_tables.get("Sectors"), data)
     if scaled:
         _edit_projects(out, data, scaled, raw_tables.get("Projects"))
     return tuple(out)
@@ -283,11 +283,12 @@ def _edit_fund(sheets: list[SourceSheet], changes: list[Change], table) -> None:
     sheets[k] = replace(sheet, rows=tuple(tuple(r) for r in grid))
 
 
-def _edit_sectors(sheets: list[SourceSheet], changes: list[Change], table) -> None:
+def _edit_sectors(sheets: list[SourceSheet], changes: list[Change], table, data: Pipeline) -> None:
     k = _index(sheets, SECTORS)
     if k is None or table is None or table.header_row is None:
+        # a new Sectors sheet must list every sector a project is in
         columns = list(dict.fromkeys(c.column for c in changes))
-        names = list(dict.fromkeys(c.sector for c in changes))
+        names = list(dict.fromkeys([c.sector for c in changes] + [p.sector for p in data.projects]))
         rows = [["sector", *columns]] + [[n] + [None] * len(columns) for n in names]
         for c in changes:
             rows[1 + names.index(c.sector)][1 + columns.index(c.column)] = _cell_value(c.value)
