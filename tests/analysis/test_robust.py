@@ -404,3 +404,33 @@ def test_infeasible_base_exits_3_with_a_diagnosis(tmp_path):
     assert proc.returncode == 3, proc.stderr
     out = json.loads(proc.stdout)
     assert out["status"] == "infeasible" and out["diagnosis"]
+
+
+def test_samples_out_of_time_are_counted_and_left_out_of_the_figures(tmp_path, monkeypatch):
+    """A sample can only fail by running out of time; simulate that for samples 2 and 5."""
+    import optimizer.analysis.robust as module
+
+    real = module.solve_chunk
+
+    def slow_chunk(task):
+        rows = real(task)
+        for r in rows:
+            if r["sample"] in (2, 5):
+                r.update(status="time_limit", objective=None, gap=None, stakes={})
+        return rows
+
+    monkeypatch.setattr(module, "solve_chunk", slow_chunk)
+    path, data = competing(tmp_path)
+    result, out = run_robust(path, tmp_path / "slow.xlsx", samples=12, seed=8)
+    assert result.count("time_limit") == 2 and len(result.solved) == 10
+    kept = [r for r in result.rows if r["sample"] not in (2, 5)]
+    assert all(r["status"] == "optimal" for r in kept)
+    for pid in data.ids:
+        share = sum(1 for r in kept if pid in r["selected"].split(", ")) / 10
+        assert result.frequency[pid] == pytest.approx(share)
+    objectives = [r["objective"] for r in kept]
+    assert result.stats("objective")["p50"] == pytest.approx(float(np.percentile(objectives, 50)))
+    summary = {r["item"]: r["value"] for r in sheet_rows(out, "Summary")}
+    assert summary["samples out of time"] == 2 and summary["samples solved"] == 10
+    samples = sheet_rows(out, "Samples")
+    assert [r["status"] for r in samples].count("time_limit") == 2
