@@ -404,6 +404,7 @@ def test_infeasible_base_exits_3_with_a_diagnosis(tmp_path):
     assert proc.returncode == 3, proc.stderr
     out = json.loads(proc.stdout)
     assert out["status"] == "infeasible" and out["diagnosis"]
+    assert "Diagnosis" in openpyxl.load_workbook(tmp_path / out["output"], read_only=True).sheetnames
 
 
 def test_samples_out_of_time_are_counted_and_left_out_of_the_figures(tmp_path, monkeypatch):
