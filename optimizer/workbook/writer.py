@@ -35,6 +35,7 @@ import numbers
 import os
 import re
 import secrets
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -149,25 +150,117 @@ def write_diagnosis(report: Report, diagnosis: list[dict], data: Pipeline, path:
 def write_atomic(path: str | os.PathLike, build: Callable[[Any], None]) -> None:
     """Build an XlsxWriter workbook with ``build(workbook)`` and move it into place at ``path``.
 
-    The parent folder is created; the workbook goes to ``.<name>.<random>.tmp`` beside the
-    target and is renamed over it only when complete. On any error the temporary file is
-    removed and :class:`OutputError` is raised naming ``path``.
+    The parent folder is created; the workbook goes to ``.<name>.<hex>.tmp`` beside the
+    target (hidden, and never ending in ``.xlsx``, so it is never taken for a workbook), is
+    flushed to disk, and is renamed over the target only when complete: a run killed at any
+    moment leaves either the old file or the new one, never half of one. On any error the
+    temporary file is removed and :class:`OutputError` is raised naming ``path``. Temporary
+    files of the same target left by a killed process are removed after a successful write.
     """
     import xlsxwriter  # deferred: keeps `fundopt --help` fast
 
     path = Path(path)
     _prepare_folder(path)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # the hex begins with the writer's process id, so a later run can tell a leftover from a live write
+    tmp = path.parent / f".{path.name}.{os.getpid():08x}{secrets.token_hex(6)}.tmp"
     try:
         wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         build(wb)
         wb.close()
+        _flush_to_disk(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
+        _release(exc)
         _remove_quietly(tmp)
         if isinstance(exc, OutputError) or not isinstance(exc, Exception):
             raise
         raise OutputError(_describe_failure(path, exc)) from exc
+    remove_leftovers(path)
+
+
+def _release(exc: BaseException) -> None:
+    """Close, now and quietly, the files the failed write still holds open in its frames.
+
+    Left to the garbage collector, XlsxWriter's half-written zip would try to close itself on a
+    full disk again and print an "Exception ignored" traceback on standard error.
+    """
+    import gc
+    import traceback
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:  # the error and the ones it was raised from
+            seen.add(id(exc))
+            if exc.__traceback__ is not None:
+                traceback.clear_frames(exc.__traceback__)
+            exc = exc.__cause__ or exc.__context__
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+
+
+_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<hex>[0-9a-f]+)\.tmp$")
+#: a temporary file without a process id (an older naming) is a leftover after this long
+_LEFTOVER_AGE_S = 3600
+
+
+def remove_leftovers(path: str | os.PathLike) -> list[Path]:
+    """Remove ``.<name>.<hex>.tmp`` files of ``path`` whose writing process is gone (killed mid-write)."""
+    import time
+
+    path = Path(path)
+    removed = []
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        m = _TMP_NAME.match(p.name)
+        if not m or m.group("name") != path.name:
+            continue
+        hexpart = m.group("hex")
+        if len(hexpart) == 20:
+            pid = int(hexpart[:8], 16)
+            if pid == os.getpid() or _process_alive(pid):
+                continue
+        else:
+            try:
+                if time.time() - p.stat().st_mtime < _LEFTOVER_AGE_S:
+                    continue
+            except OSError:
+                continue
+        try:
+            p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # someone else's live process, or cannot tell: leave the file
+    return True
+
+
+def _flush_to_disk(tmp: Path) -> None:
+    """Make the finished temporary file durable before it replaces the target."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # a file system without fsync: the rename is still atomic
+        pass
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- files
@@ -181,10 +274,21 @@ def _prepare_folder(path: Path) -> None:
     except PermissionError:
         raise OutputError(f"cannot write {path}: permission denied creating the folder {parent}") from None
     except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise OutputError(f"cannot write {path}: the file system of {parent} is read-only") from None
         raise OutputError(f"cannot write {path}: could not create the folder {parent} "
                           f"({exc.strerror or exc})") from None
     if not os.access(parent, os.W_OK | os.X_OK):
+        if _read_only_fs(parent):
+            raise OutputError(f"cannot write {path}: the file system of {parent} is read-only")
         raise OutputError(f"cannot write {path}: the folder {parent} is not writable (permission denied)")
+
+
+def _read_only_fs(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def _remove_quietly(tmp: Path) -> None:
@@ -210,7 +314,7 @@ def _describe_failure(path: Path, exc: BaseException) -> str:
         if isinstance(os_error, IsADirectoryError):
             return f"cannot write {path}: a folder of that name is in the way"
         if os_error.errno == errno.EROFS:
-            return f"cannot write {path}: the file system is read-only"
+            return f"cannot write {path}: the file system of {path.parent} is read-only"
         return f"cannot write {path}: {os_error.strerror or os_error}"
     return f"cannot write {path}: {type(exc).__name__}: {exc}"
 
