@@ -150,18 +150,21 @@ def plan_workbook(path: Path, overrides: dict | None, parallel: bool) -> tuple[l
         raise InputError(problems)
     options = _options(overrides)
     by_row: dict[int, list[Problem]] = {}
+    whole_sheet: list[Problem] = []  # the Scenarios sheet itself is unusable (no header, no scenario column)
     for p in own:
-        if p.row is not None and table is not None and p.row == table.header_row:
+        j = _header_index(table, p.column) if table is not None and p.column is not None else None
+        if p.row is not None and table is not None and p.row == table.header_row and j is not None:
             # a bad column: every scenario that fills it is invalid there
             for excel_row, cells in table.rows:
-                j = next((j for j, h in table.columns.values() if h == p.column), None)
-                if j is None:
-                    j = _header_index(table, p.column)
-                if j is not None and j < len(cells) and cells[j] is not None and str(cells[j]).strip():
+                if j < len(cells) and cells[j] is not None and str(cells[j]).strip():
                     by_row.setdefault(excel_row, []).append(
                         Problem(p.sheet, excel_row, p.column, cells[j], p.message))
+        elif not p.row or (table is not None and p.row == table.header_row):
+            whole_sheet.append(p)
         else:
-            by_row.setdefault(p.row or 0, []).append(p)
+            by_row.setdefault(p.row, []).append(p)
+    if whole_sheet:
+        raise InputError(whole_sheet)
 
     entries = [Entry(BASE, raw.name, "the workbook as is", None, base,
                      _settings(base, overrides, parallel),
@@ -196,6 +199,24 @@ def plan_workbook(path: Path, overrides: dict | None, parallel: bool) -> tuple[l
         entries.append(Entry(label, raw.name, "", excel_row, problems=[p.as_dict() for p in by_row[excel_row]]))
     entries.sort(key=lambda e: (e.row is not None, e.row or 0))
     return entries, base.fund.currency_unit
+
+
+def _check_scheduler(address: str) -> None:
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - dask is a dependency
+        raise _bad("--scheduler", address, "Dask distributed is not installed") from None
+    from distributed.comm import parse_address
+    from distributed.comm.registry import get_backend
+
+    try:  # a scheme Dask does not know: say so before a client is half made
+        get_backend(parse_address(address, strict=False)[0])
+    except ValueError as exc:
+        raise _bad("--scheduler", address, f"not a Dask scheduler address ({exc})") from None
+    try:
+        Client(address, timeout="10s", set_as_default=False).close()
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise _bad("--scheduler", address, f"no Dask scheduler answers at this address ({exc})") from None
 
 
 def _header_index(table, header) -> int | None:
@@ -388,6 +409,8 @@ def run_batch(target: str | Path, output: str | Path | None = None, *, workers: 
         raise _bad("-o", str(folder), "the output folder must not be the input folder (its workbooks "
                                       "would be read as inputs next time)")
     parallel = bool(scheduler) or workers > 1
+    if scheduler:
+        _check_scheduler(scheduler)  # before anything is written: a mistyped address must not cost the journal
     if progress:
         progress("reading", 0, None)
     skipped: list[dict] = []

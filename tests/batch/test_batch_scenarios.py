@@ -8,6 +8,7 @@ from batch_cases import PROJECTS, SCENARIOS, batch_json, expected, workbook
 from helpers import make_workbook, project, sheet_rows
 
 from optimizer.batch.run import run_batch
+from optimizer.errors import InputError
 from optimizer.batch.scenarios import parse_key
 from optimizer.workbook.validate import read_pipeline
 
@@ -135,3 +136,21 @@ def test_a_negative_scale_swaps_the_pessimistic_and_optimistic_npv():
     assert (q.npv_low, q.npv, q.npv_high) == (-3.5, -2, -1)
     assert _scaled(replace(p, npv_low=None), 2).npv_low is None
 
+
+
+def test_a_scenarios_sheet_without_its_scenario_column_is_bad_input(tmp_path):
+    path = workbook(tmp_path / "p.xlsx", scenarios=[{"name": "tight", "equity_capital": 100}])
+    with pytest.raises(InputError) as err:
+        run_batch(path, tmp_path / "out")
+    assert [(p.sheet, p.column) for p in err.value.problems] == [("Scenarios", "scenario")]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_mistyped_scheduler_is_bad_input_and_leaves_the_journal_alone(tmp_path):
+    path = workbook(tmp_path / "p.xlsx", scenarios=SCENARIOS[:1])
+    run_batch(path, tmp_path / "out")
+    journal = (tmp_path / "out" / "journal.jsonl").read_text()
+    with pytest.raises(InputError) as err:
+        run_batch(path, tmp_path / "out", scheduler="tpc://127.0.0.1:8786")
+    assert err.value.problems[0].column == "--scheduler"
+    assert (tmp_path / "out" / "journal.jsonl").read_text() == journal
