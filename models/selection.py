@@ -8,23 +8,25 @@ Parameters
     capex[p], npv[p], schedule[p][k] (spending in project year k = 0, 1, …; Σ_k = capex[p])
     min_stake[p], max_stake[p], discount_rate
 Variables
-    Start[p, t] ∈ {0, 1}          p starts in year t
     Select[p] ∈ {0, 1}            p is funded
+    Start[p, t] ∈ {0, 1}          p starts in year t, for projects with two or more start years;
+                                  a project with one start year starts when selected, so there
+                                  start(p, t) is Select[p] itself (no second column, no row)
     Stake[p, t] ≥ 0               share taken (only for projects whose stake may vary)
 Expressions
-    stake[p, t]   = Stake[p, t] if p's stake may vary, else max_stake[p] × Start[p, t]
+    stake[p, t]   = Stake[p, t] if p's stake may vary, else max_stake[p] × start(p, t)
     committed[p]  = Σ_t stake[p, t] × capex[p]
     spend[y]      = Σ_(p,t) stake[p, t] × schedule[p][y − t]
     npv_value[p]  = Σ_t stake[p, t] × npv[p] / (1 + discount_rate)^(t − earliest_start[p])
 Constraints
-    One_Start[p]:        Select[p] = Σ_t Start[p, t]
-    Stake_Min[p, t]:     Stake[p, t] ≥ stake_floor[p] × Start[p, t]
+    One_Start[p]:        Select[p] = Σ_t Start[p, t]      (projects with two or more start years)
+    Stake_Min[p, t]:     Stake[p, t] ≥ stake_floor[p] × start(p, t)
                          stake_floor[p] = min_stake[p], except that a project with min_stake 0
                          that a lock or a count can force in (decision = must fund, named on a
                          Rules row, or in a sector with min_projects) gets MIN_SHARE: "funded"
                          then means a positive share, so a 0 % stake cannot satisfy the rule.
                          (min_stake 0 = out, or any share up to max_stake; a stake of 0 is out.)
-    Stake_Max[p, t]:     Stake[p, t] ≤ max_stake[p] × Start[p, t]
+    Stake_Max[p, t]:     Stake[p, t] ≤ max_stake[p] × start(p, t)
     Must_Fund[p]:        Select[p] = 1          (decision = must fund)
     Exclude[p]:          Select[p] = 0          (decision = exclude)
     Approval_Screen[p]:  Select[p] = 0          (not approved under approval_rule)
@@ -61,6 +63,11 @@ def stake_floors(data: Pipeline) -> dict[str, float]:
     return floors
 
 
+def start(m: pyo.ConcreteModel, p: str, t: int):
+    """The variable that says p starts in year t: Start[p, t], or Select[p] for a single start year."""
+    return m.Start[p, t] if (p, t) in m.MULTI_STARTS else m.Select[p]
+
+
 def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
     projects = {p.project_id: p for p in data.projects}
     m.PROJECTS = pyo.Set(initialize=list(projects), ordered=True)
@@ -68,22 +75,25 @@ def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
     m.STARTS = pyo.Set(initialize=starts, dimen=2, ordered=True)
     m.VARYING = pyo.Set(initialize=[(pid, t) for pid, t in starts if varies(projects[pid])], dimen=2, ordered=True)
 
-    m.Start = pyo.Var(m.STARTS, domain=pyo.Binary)
+    multi = {pid for pid, p in projects.items() if len(data.start_years(p)) > 1}
+    m.MULTI_STARTS = pyo.Set(initialize=[(pid, t) for pid, t in starts if pid in multi], dimen=2, ordered=True)
+    m.Start = pyo.Var(m.MULTI_STARTS, domain=pyo.Binary)
     m.Select = pyo.Var(m.PROJECTS, domain=pyo.Binary)
     m.Stake = pyo.Var(m.VARYING, domain=pyo.NonNegativeReals, bounds=(0, 1))
 
     m.One_Start = pyo.Constraint(
-        m.PROJECTS, rule=lambda m, p: m.Select[p] == sum(m.Start[p, t] for t in data.start_years(projects[p])))
+        sorted(multi, key=list(projects).index),
+        rule=lambda m, p: m.Select[p] == sum(m.Start[p, t] for t in data.start_years(projects[p])))
     floor = stake_floors(data)
     m.Stake_Min = pyo.Constraint(
-        m.VARYING, rule=lambda m, p, t: m.Stake[p, t] >= floor[p] * m.Start[p, t])
+        m.VARYING, rule=lambda m, p, t: m.Stake[p, t] >= floor[p] * start(m, p, t))
     m.Stake_Max = pyo.Constraint(
-        m.VARYING, rule=lambda m, p, t: m.Stake[p, t] <= projects[p].max_stake * m.Start[p, t])
+        m.VARYING, rule=lambda m, p, t: m.Stake[p, t] <= projects[p].max_stake * start(m, p, t))
 
     def stake(m, p, t):
         if (p, t) in m.VARYING:
             return m.Stake[p, t]
-        return projects[p].max_stake * m.Start[p, t]
+        return projects[p].max_stake * start(m, p, t)
 
     m.stake = pyo.Expression(m.STARTS, rule=stake)
     m.committed = pyo.Expression(

@@ -164,10 +164,12 @@ class Solver:
 
 def extract(m) -> dict:
     """Funded projects of the loaded solution: project_id -> Choice, in project order."""
+    from models.selection import start
+
     choices = {}
     varying = set(m.VARYING)
     for p, t in m.STARTS:
-        if (m.Start[p, t].value or 0.0) > 0.5:
+        if (start(m, p, t).value or 0.0) > 0.5:
             stake = m.Stake[p, t].value if (p, t) in varying else None
             if stake is None:
                 stake = _fixed_stake(m, p, t)
@@ -180,8 +182,10 @@ def extract(m) -> dict:
 def _fixed_stake(m, p, t) -> float:
     from pyomo.environ import value
 
-    start = m.Start[p, t].value
-    return value(m.stake[p, t]) / start if start else 0.0
+    from models.selection import start
+
+    on = start(m, p, t).value
+    return value(m.stake[p, t]) / on if on else 0.0
 
 
 def extract_capital(m) -> tuple[dict, dict]:

@@ -157,21 +157,23 @@ def _reduced_cost_estimates(m, solver: Solver, data: Pipeline, lp, select: dict,
     starts: dict[str, list] = {}
     for p, t in m.STARTS:
         starts.setdefault(p, []).append(t)
-    start_col = dict(zip(m.STARTS, solver.columns([m.Start[k] for k in m.STARTS])))
+    from models.selection import start
+
+    start_col = dict(zip(m.STARTS, solver.columns([start(m, *k) for k in m.STARTS])))
     stake_col = dict(zip(m.VARYING, solver.columns([m.Stake[k] for k in m.VARYING])))
 
     def loss(moves) -> float:  # the bound for moving each column j from x*_j to v
         return sign * sum(d[j] * (x[j] - v) for j, v in moves)
 
     def out(pid: str) -> float:
-        moves = [(select[pid], 0.0)] + [(start_col[pid, t], 0.0) for t in starts[pid]]
+        moves = list({select[pid]: 0.0, **{start_col[pid, t]: 0.0 for t in starts[pid]}}.items())
         moves += [(stake_col[pid, t], 0.0) for t in starts[pid] if (pid, t) in stake_col]
         return max(0.0, loss(moves))
 
     def enter(pid: str) -> float:
         best = None
         for t in starts[pid]:
-            moves = [(select[pid], 1.0)] + [(start_col[pid, u], 1.0 if u == t else 0.0) for u in starts[pid]]
+            moves = list({select[pid]: 1.0, **{start_col[pid, u]: 1.0 if u == t else 0.0 for u in starts[pid]}}.items())
             moves += [(stake_col[pid, u], 0.0) for u in starts[pid] if u != t and (pid, u) in stake_col]
             ends = [floors[pid], data.by_id[pid].max_stake] if (pid, t) in stake_col else [None]
             for end in ends:
