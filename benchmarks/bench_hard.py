@@ -17,11 +17,19 @@ HiGHS default options except mip_rel_gap = 0 (a proven optimum, as fundopt's mip
 same 120 s time limit. fundopt: ``fundopt run WORKBOOK --json`` end to end (subprocess, wall clock).
 Per instance: both times, the ratio, the statuses and whether the objectives agree; then the
 median over all instances. An instance that hits the time limit is marked.
+
+``--solver`` measures at the solver level, in this process, on the same matrix: the reference
+as above, beside ``optimizer.race.race`` (HiGHS runs with different seeds racing on the cores)
+and, with ``--single``, one HiGHS run with the options the racers use (no racing). Every
+variant is run ``--runs`` times per instance (interleaved, so that the machine's load falls
+on all alike); the medians per instance, per tightness level and over all instances are
+printed with the ratios, wall clock and CPU time of this process (all threads).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -30,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import generate  # noqa: E402
 from common import (DEFAULT_WORKDIR, agree, code_check, code_version, fmt_s, machine_line, median,  # noqa: E402
@@ -62,6 +71,124 @@ def chu_beasley(n: int, tightness: float, seed: int, time_limit_s: float = 120.0
     return inst
 
 
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _highs_model(inst, options: dict):
+    """The reference's matrix (common.reference_arrays) in a fresh highspy instance with ``options``."""
+    import highspy
+
+    from common import reference_arrays
+
+    a = reference_arrays(inst)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = a["ncol"], a["nrow"]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = a["cost"], a["lower"], a["upper"]
+    inf = highspy.kHighsInf
+    lp.row_lower_ = np.where(np.isinf(a["row_lo"]), -inf, a["row_lo"])
+    lp.row_upper_ = np.where(np.isinf(a["row_hi"]), inf, a["row_hi"])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a["start"], a["index"], a["value"]
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * a["ncol"]
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for k, v in options.items():
+        h.setOptionValue(k, v)
+    h.passModel(lp)
+    return h
+
+
+def _run_variant(variant: str, inst, time_limit: float) -> dict:
+    """One timed solve: wall, CPU (this process, all threads), status, objective, bound."""
+    import highspy
+
+    from optimizer.race import race
+    from optimizer.solve import SolverSettings
+
+    settings = SolverSettings(time_limit_s=time_limit, mip_gap=0.0)
+    if variant == "reference":
+        c0 = _cpu()
+        ref = solve_reference(inst, mip_gap=0.0, time_limit=time_limit)
+        return dict(wall=ref.total_s, cpu=_cpu() - c0, status=ref.status, objective=ref.objective, bound=ref.bound)
+    c0, t0 = _cpu(), time.perf_counter()
+    h = _highs_model(inst, settings.highs_options())  # as fundopt sets them (mip_rel_gap 0, seed 0, ...)
+    if variant == "race":
+        r = race(h, settings)
+        extra = dict(winner=r.winner, nodes=r.nodes)
+        bound = r.bound
+    else:  # one run as a racer makes it, without the race
+        r = race(h, settings, seeds=(0,))
+        extra = dict(winner=0, nodes=r.nodes)
+        bound = r.bound
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    info = h.getInfo()
+    status = h.modelStatusToString(h.getModelStatus())
+    obj = info.objective_function_value if info.primal_solution_status == 2 else None
+    return dict(wall=wall, cpu=cpu, status=status, objective=obj, bound=bound, **extra)
+
+
+def solver_level(a, levels) -> int:
+    variants = ["reference", "race"] + (["single"] if a.single else [])
+    print(f"solver level, in-process: {', '.join(variants)}; {a.runs} runs each per instance, interleaved; "
+          f"load average {os.getloadavg()[0]:.2f} at the start")
+    rows, bad = [], []
+    t_start = time.perf_counter()
+    order = [(li, j) for j in range(a.per_tightness) for li in range(len(levels))]
+    head = f"{'instance':<15}" + "".join(f"{v + ' wall':>14}{'cpu':>8}" for v in variants) + \
+        "".join(f"{v + '/ref':>12}" for v in variants[1:]) + "  objective (all agree?)  race winner / nodes"
+    print(head)
+    print("-" * len(head))
+    for li, j in order:
+        tight = levels[li]
+        seed = a.seed * 1000 + li * 100 + j
+        elapsed = time.perf_counter() - t_start
+        per = elapsed / len(rows) if rows else 0.0
+        if rows and elapsed + per > a.budget_s:
+            print(f"stopped after {len(rows)} instances: another (~{per:.0f} s) would exceed the "
+                  f"{a.budget_s:.0f} s budget")
+            break
+        inst = chu_beasley(a.projects, tight, seed, a.time_limit)
+        name = f"t{tight:g}-s{seed}"
+        got = {v: [] for v in variants}
+        for _ in range(a.runs):
+            for v in variants:
+                got[v].append(_run_variant(v, inst, a.time_limit))
+        med = {v: (median([x["wall"] for x in got[v]]), median([x["cpu"] for x in got[v]])) for v in variants}
+        objs = [x["objective"] for v in variants for x in got[v]]
+        limited = any(x["status"] != "Optimal" for v in variants for x in got[v])
+        ok = all(agree(objs[0], o, 1e-9, 1e-6) for o in objs)
+        if not ok and not limited:
+            bad.append((name, objs))
+        rows.append(dict(name=name, tight=tight, med=med, ok=ok, limited=limited))
+        winners = ", ".join(f"{x['winner']}/{'-'.join(map(str, x['nodes']))}" for x in got["race"])
+        print(f"{name:<15}" + "".join(f"{med[v][0]:>13.2f}s{med[v][1]:>7.2f}s" for v in variants)
+              + "".join(f"{med[v][0] / med['reference'][0]:>11.2f}×" for v in variants[1:])
+              + f"  {objs[0]:.2f} ({'yes' if ok else 'NO'}{', time limit hit' if limited else ''})  {winners}",
+              flush=True)
+    print("-" * len(head))
+    for tight in levels + [None]:
+        sel = [r for r in rows if tight is None or r["tight"] == tight]
+        if not sel:
+            continue
+        label = "all" if tight is None else f"tightness {tight:g}"
+        parts = [f"reference {median([r['med']['reference'][0] for r in sel]):.2f} s"]
+        for v in variants[1:]:
+            ratio = median([r["med"][v][0] / r["med"]["reference"][0] for r in sel])
+            cpu_ratio = median([r["med"][v][1] / r["med"]["reference"][1] for r in sel])
+            parts.append(f"{v} {median([r['med'][v][0] for r in sel]):.2f} s, median ratio {ratio:.2f}× wall "
+                         f"({cpu_ratio:.2f}× cpu)")
+        print(f"{label:<16} ({len(sel)} instances): " + "; ".join(parts))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}; total wall time {time.perf_counter() - t_start:.0f} s")
+    if bad:
+        print("FAILURES (objectives differ):")
+        for name, objs in bad:
+            print(f"  {name}: {objs}")
+    return 1 if bad else 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Chu–Beasley knapsacks: raw highspy vs fundopt run, to proven optimum")
     ap.add_argument("--projects", type=int, default=100, help="projects per instance (100–250)")
@@ -72,11 +199,19 @@ def main(argv=None) -> int:
     ap.add_argument("--budget-s", type=float, default=600.0,
                     help="wall-time budget: no new instance starts when it would not fit")
     ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR / "hard")
+    ap.add_argument("--solver", action="store_true",
+                    help="solver level, in-process: the reference beside optimizer.race.race on the same matrix")
+    ap.add_argument("--single", action="store_true", help="with --solver: also one run with the racers' options")
+    ap.add_argument("--runs", type=int, default=3, help="with --solver: runs of each variant per instance")
     a = ap.parse_args(argv)
     a.workdir.mkdir(parents=True, exist_ok=True)
     print(machine_line())
     code_at_start = code_version()
     levels = [float(x) for x in a.tightness.split(",")]
+    if a.solver:
+        rc = solver_level(a, levels)
+        print(code_check(code_at_start))
+        return rc
     print(f"Chu–Beasley {YEARS}×{a.projects}, tightness {levels}, {a.per_tightness} per level; "
           f"time limit {a.time_limit:g} s; reference = raw highspy, defaults + mip_rel_gap 0")
     header = (f"{'instance':<15}{'ref status':<13}{'ref wall':>9}{'ref cpu':>9}{'fundopt':>14}{'fo wall':>9}"

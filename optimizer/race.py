@@ -52,6 +52,13 @@ MIN_INTEGER_COLUMNS = 40     # below this a MIP is solved in well under a second
 MAX_COLUMNS = 20_000         # above this, a copy per racer costs memory and copying time
 _HANDOVER_OPTIONS = ("mip_rel_gap", "mip_abs_gap", "time_limit", "mip_heuristic_effort")
 
+# Options every racer runs with (benchmarks/README.md, "hard instances"): on the Chu–Beasley
+# knapsacks, at every tightness level, HiGHS spends most of its time in the RINS / RENS sub-MIPs
+# and in cut separation below the root, while the optimum is found early and the time goes into
+# the proof; without them the proof takes about half the CPU time.
+LEAN_OPTIONS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False,
+                "mip_allow_cut_separation_at_nodes": False}
+
 
 @dataclass(frozen=True)
 class RaceResult:
@@ -122,14 +129,16 @@ class _Run:
     error: BaseException | None = None
 
 
-def race(h, settings, seeds=(0, 1)) -> RaceResult:
+def race(h, settings, seeds=(0, 1), options=None) -> RaceResult:
     """Solve the MIP held by ``h`` with one HiGHS run per seed, in parallel; ``h`` holds the answer.
 
     ``h``: a ``highspy.Highs`` with the model and its options set (as Pyomo's persistent
     interface leaves it just before ``h.run()``). ``settings``: an
     ``optimizer.solve.SolverSettings``; racer k runs with ``random_seed`` =
     ``settings.seed + seeds[k]`` (racer 0 is ``h``). Every racer keeps ``h``'s other options
-    (time limit, gaps, ...) except ``threads`` = 1 and, for the copies, no log output.
+    (time limit, gaps, ...) except ``threads`` = 1, ``options`` (default :data:`LEAN_OPTIONS`;
+    ``{}`` for none) and, for the copies, no log output. ``h``'s options are restored afterwards.
+    ``seeds=(0,)`` runs ``h`` alone, the way a racer runs (for measuring the race's gain).
 
     The answer is the proof found with the fewest branch-and-bound nodes (the racer index
     breaks ties): the same on every run, whatever the machine's load (module docstring). A
@@ -143,33 +152,13 @@ def race(h, settings, seeds=(0, 1)) -> RaceResult:
     seeds = tuple(int(s) for s in seeds)
     if len(seeds) < 1:
         raise ValueError("race needs at least one seed")
-    run_h = type(h).run  # the class's run, also when h.run is replaced by attach()
+    run_h = type(h).run  # the class's run, also when Racing has replaced h.run
     base_seed = int(getattr(settings, "seed", 0) or 0)
-    saved_seed = h.getOptionValue("random_seed")[1]
-    saved_threads = h.getOptionValue("threads")[1]
-    racers = [h]
-    if len(seeds) > 1:
-        model = h.getModel()
-        options = h.getOptions()
-        for _ in seeds[1:]:
-            c = highspy.Highs()
-            c.passOptions(options)
-            c.setOptionValue("output_flag", False)
-            c.passModel(model)
-            racers.append(c)
-    for k, r in enumerate(racers):
-        r.setOptionValue("random_seed", base_seed + seeds[k])
-        r.setOptionValue("threads", 1)
-
+    extra = dict(LEAN_OPTIONS if options is None else options)
+    saved = {name: h.getOptionValue(name)[1] for name in ("random_seed", "threads", *extra)}
     referee = _Referee()
-    runs = [_Run() for _ in racers]
-    hooks = []
-    for k, r in enumerate(racers):
-        def hook(e, k=k):
-            if referee.should_stop(k, int(e.data_out.mip_node_count)):
-                e.interrupt()
-        r.cbMipInterrupt.subscribe(hook)
-        hooks.append(hook)
+    racers, hooks, threads = [h], [], []
+    runs = [_Run() for _ in seeds]
 
     def work(k: int) -> None:
         r, out = racers[k], runs[k]
@@ -190,9 +179,28 @@ def race(h, settings, seeds=(0, 1)) -> RaceResult:
         finally:
             highspy.Highs.resetThreadScheduler(False)  # this thread's HiGHS workers go with it
 
-    threads = [threading.Thread(target=work, args=(k,), name=f"highs-race-{k}", daemon=True)
-               for k in range(len(racers))]
     try:
+        for name, value in extra.items():
+            h.setOptionValue(name, value)
+        if len(seeds) > 1:
+            model, h_options = h.getModel(), h.getOptions()
+            for _ in seeds[1:]:
+                c = highspy.Highs()
+                c.passOptions(h_options)
+                c.setOptionValue("output_flag", False)
+                c.passModel(model)
+                racers.append(c)
+        for k, r in enumerate(racers):
+            r.setOptionValue("random_seed", base_seed + seeds[k])
+            r.setOptionValue("threads", 1)
+
+            def hook(e, k=k):
+                if referee.should_stop(k, int(e.data_out.mip_node_count)):
+                    e.interrupt()
+            r.cbMipInterrupt.subscribe(hook)
+            hooks.append(hook)
+        threads = [threading.Thread(target=work, args=(k,), name=f"highs-race-{k}", daemon=True)
+                   for k in range(len(racers))]
         for t in threads:
             t.start()
         for t in threads:
@@ -201,13 +209,14 @@ def race(h, settings, seeds=(0, 1)) -> RaceResult:
     except BaseException:  # e.g. KeyboardInterrupt: stop every racer, then let it through
         referee.abort = True
         for t in threads:
-            t.join()
+            if t.is_alive():
+                t.join()
         raise
     finally:
         for r, hook in zip(racers, hooks):
             r.cbMipInterrupt.unsubscribe(hook)
-        h.setOptionValue("threads", saved_threads)
-        h.setOptionValue("random_seed", saved_seed)
+        for name, value in saved.items():
+            h.setOptionValue(name, value)
     for out in runs:
         if out.error is not None:
             raise out.error
