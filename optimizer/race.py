@@ -215,6 +215,10 @@ def race(h, settings, seeds=(0, 1), options=None) -> RaceResult:
     finally:
         for r, hook in zip(racers, hooks):
             r.cbMipInterrupt.unsubscribe(hook)
+        # HiGHS keeps a callback's interrupt flag set after the run it stopped: with any other
+        # interrupt callback still subscribed (Pyomo subscribes one), h's next run would stop at
+        # once. Setting the callbacks again clears the flag and restarts the subscribed ones.
+        h.enableCallbacks()
         for name, value in saved.items():
             h.setOptionValue(name, value)
     for out in runs:

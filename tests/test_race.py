@@ -116,6 +116,7 @@ def test_a_copy_that_needs_fewer_nodes_wins_and_its_answer_is_handed_to_h():
     expected = min((runs[k]["nodes"], k) for k in (0, 1))[1]
     assert expected == 1, f"the instance no longer makes the copy win: nodes {[r['nodes'] for r in runs]}"
     h = build(w, cap, c)
+    h.HandleKeyboardInterrupt = True  # another interrupt callback on h, as Pyomo's interface has
     plain = build(w, cap, c)
     plain.run()
     best = plain.getInfo().objective_function_value
@@ -127,8 +128,9 @@ def test_a_copy_that_needs_fewer_nodes_wins_and_its_answer_is_handed_to_h():
     assert result.bound == pytest.approx(best, abs=1e-6) and result.gap == pytest.approx(0.0, abs=1e-9)
     assert_holds(h, w, cap, c, best)
     assert selection(h) == runs[1]["selection"]  # exactly the winner's answer, not h's own
-    # h is still the same model: a plain re-run gives the same optimum
+    # h is still the same model, and nothing is left to stop it: a plain re-run proves the optimum
     h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     assert h.getInfo().objective_function_value == pytest.approx(best, abs=1e-6)
 
 
