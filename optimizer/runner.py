@@ -41,6 +41,8 @@ class RunResult:
     report: Report
     output: Path | None = None
     verify_problems: list[str] | None = None
+    #: numerics warnings (ill-scaled money): on the Summary sheet, stderr and ``--json`` ``warnings``
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def default_output(input_path: Path) -> Path:
@@ -71,6 +73,7 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     if data.fund.objective == "maxmin_satisfaction" and outcome.solved:
         with timings.phase("solve"):
             outcome = best_npv_at_maxmin(m, solver, data, outcome)
+    values = solver.values() if outcome.solved else None  # the run's solution, for warm re-solves
     if outcome.status == INFEASIBLE:
         with timings.phase("diagnosis"):
             raise InfeasibleError(diagnose(data, settings, ideals))
@@ -96,7 +99,7 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
         others = alternatives(m, solver, data, outcome, data.fund.alternatives)
     with timings.phase("removal cost and break-even"):
         step = (lambda done, total: progress("removal cost and break-even", done, total)) if progress else None
-        removal, entry = explain(m, solver, data, outcome, objective_of, step)
+        removal, entry = explain(m, solver, data, outcome, objective_of, step, values)
     with timings.phase("blocking rules"):
         blockers = blocking_rules(data, settings, ideals, [p for p, f in entry.items() if f.value is None],
                                   data.fund.explain_limit)
@@ -135,7 +138,11 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
         if write:
             _write_diagnosis(data, exc, out, timings)
         raise
-    result = RunResult(data, outcome, report)
+    from .workbook.validate import scale_warnings
+
+    warnings = scale_warnings(data)
+    report.summary.extend(("warning", str(w)) for w in warnings)
+    result = RunResult(data, outcome, report, warnings=warnings)
     if write:
         with timings.phase("write"):
             write_report(report, data, out)

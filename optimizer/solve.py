@@ -94,8 +94,11 @@ class Solver:
         self._highs.config.time_limit = float(settings.time_limit_s)
         self._highs.highs_options = settings.highs_options()
 
-    def solve_with_fixed(self, m, var, value: float) -> Outcome:
+    def solve_with_fixed(self, m, var, value: float, start=None) -> Outcome:
         """Re-solve with one variable fixed, then free it again.
+
+        ``start``: a value per HiGHS column (see :meth:`values`) offered as the first incumbent;
+        HiGHS keeps it only when it satisfies every rule, so a wrong guess costs nothing.
 
         The model must have been solved by this solver before (the persistent instance is set).
         Only that variable is sent to HiGHS (the persistent instance keeps everything else, and
@@ -113,6 +116,8 @@ class Solver:
         try:
             var.fix(value)
             self._highs.update_variables([var])
+            if start is not None:
+                self._offer(start)
             outcome = self.solve(m)
         finally:
             var.unfix()
@@ -120,6 +125,21 @@ class Solver:
             for k, v in saved.items():
                 setattr(cfg, k, v)
         return outcome
+
+    def values(self):
+        """The last solution found, one value per HiGHS column (a copy; None before any)."""
+        import numpy as np
+
+        sol = self._highs._solver_model.getSolution()
+        return np.array(sol.col_value) if sol.value_valid else None
+
+    def _offer(self, values) -> None:
+        import highspy
+
+        sol = highspy.HighsSolution()
+        sol.col_value = values
+        sol.value_valid = True
+        self._highs._solver_model.setSolution(sol)
 
     def highs(self):
         """The highspy instance holding the model as last solved (for bulk work on its arrays)."""
@@ -130,6 +150,90 @@ class Solver:
         """HiGHS column index of each Pyomo variable of the model last solved."""
         index = self._highs._pyomo_var_to_solver_var_map
         return [index[id(v)] for v in variables]
+
+    def solve_each_fixed(self, m, jobs, workers: int | None = None):
+        """Re-solve once per job ``(var, value, start)`` with that variable fixed to ``value``;
+        yield ``(index, Outcome)`` in job order.
+
+        The jobs are independent, so they run on ``workers`` copies of the HiGHS model as last
+        solved (same options), one thread each: HiGHS releases the GIL while it solves, so the
+        cores share the work. Each answer is loaded back into the Pyomo model in job order, as
+        :meth:`solve_with_fixed` would leave it. ``start`` is an optional first incumbent.
+        """
+        import os
+        import threading
+
+        import highspy
+
+        workers = min(workers or os.cpu_count() or 1, len(jobs))
+        if workers <= 1:
+            for i, (var, value, start) in enumerate(jobs):
+                yield i, self.solve_with_fixed(m, var, value, start)
+            return
+        model = self.highs().getModel()
+        cols = self.columns([var for var, _, _ in jobs])
+        lower, upper = model.lp_.col_lower_, model.lp_.col_upper_
+        options = {k: v for k, v in self.settings.highs_options().items() if k != "threads"}
+        results: dict[int, tuple] = {}
+        ready = threading.Condition()
+        claim = iter(range(len(jobs)))
+        stop = threading.Event()
+
+        def work() -> None:
+            h = highspy.Highs()
+            for k, v in options.items():
+                h.setOptionValue(k, v)
+            h.passModel(model)
+            while not stop.is_set():
+                with ready:
+                    i = next(claim, None)
+                if i is None:
+                    return
+                _, value, start = jobs[i]
+                j = cols[i]
+                try:
+                    h.changeColBounds(j, float(value), float(value))
+                    if start is not None:
+                        sol = highspy.HighsSolution()
+                        sol.col_value = start
+                        sol.value_valid = True
+                        h.setSolution(sol)
+                    began = time.perf_counter()
+                    h.run()
+                    item = _raw_result(h, time.perf_counter() - began)
+                    h.changeColBounds(j, lower[j], upper[j])
+                except Exception as exc:  # handed to the caller's thread
+                    item = exc
+                with ready:
+                    results[i] = item
+                    ready.notify_all()
+
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(len(jobs)):
+                with ready:
+                    ready.wait_for(lambda: i in results)
+                    item = results.pop(i)
+                if isinstance(item, Exception):
+                    raise SolverError(f"HiGHS failed: {item}") from item
+                yield i, self._outcome(m, *item)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+
+    def _outcome(self, m, status: str, obj, bound, seconds: float, values) -> Outcome:
+        """An Outcome from a raw solve's column values, loaded into the Pyomo variables."""
+        if status not in (OPTIMAL, FEASIBLE):
+            return Outcome(status, seconds=seconds)
+        known = self._highs._vars
+        for vid, j in self._highs._pyomo_var_to_solver_var_map.items():
+            var = known[vid][0]
+            if not var.fixed:
+                var.set_value(values[j], skip_validation=True)
+        return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m), *extract_capital(m))
 
     @property
     def version(self) -> str:
@@ -160,6 +264,27 @@ class Solver:
             raise SolverError(f"HiGHS stopped with status {tc.name}")
         res.solution_loader.load_vars()
         return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m), *extract_capital(m))
+
+
+def _raw_result(h, seconds: float) -> tuple:
+    """(status, objective, bound, seconds, column values) of a highspy instance that just ran."""
+    import highspy
+
+    ms = highspy.HighsModelStatus
+    status = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # a feasible solution is held
+    if status == ms.kOptimal:
+        code = OPTIMAL
+    elif status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+        code = INFEASIBLE
+    elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt, ms.kSolutionLimit) or has_solution:
+        code = FEASIBLE if has_solution else TIME_LIMIT
+    else:
+        raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+    if code not in (OPTIMAL, FEASIBLE):
+        return code, None, None, seconds, None
+    return code, info.objective_function_value, info.mip_dual_bound, seconds, list(h.getSolution().col_value)
 
 
 def extract(m) -> dict:

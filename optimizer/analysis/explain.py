@@ -26,9 +26,56 @@ class Figure:
     exact: bool
 
 
-def _forced(m, solver: Solver, pid: str, level: int, report_value) -> float | None:
-    outcome = solver.solve_with_fixed(m, m.Select[pid], level)
-    return report_value(outcome) if outcome.solved else None
+class Incumbents:
+    """First guesses for the forced re-solves, made from the run's own portfolio.
+
+    Forced out: the portfolio without p. Forced in: the portfolio with p at its first start year
+    and full stake, less the funded projects of lowest NPV per unit committed (locks kept) until
+    as much is freed as p commits. HiGHS takes a guess only when it satisfies every rule (it may
+    complete the continuous part); a good one lets the re-solve stop at the first proof.
+    """
+
+    def __init__(self, m, solver: Solver, data: Pipeline, best: Outcome, values):
+        from models.selection import start
+
+        self.values = values
+        self.data = data
+        self.best = best
+        self.cols: dict[str, list[int]] = {}
+        self.first: dict[str, list[int]] = {}
+        keys = [(p, t) for p, t in m.STARTS]
+        start_cols = solver.columns([start(m, p, t) for p, t in keys])
+        stake_cols = dict(zip(m.VARYING, solver.columns([m.Stake[k] for k in m.VARYING])))
+        select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
+        for (p, t), j in zip(keys, start_cols):
+            cols = self.cols.setdefault(p, [select[p]])
+            if j not in cols:
+                cols.append(j)
+            if (p, t) in stake_cols:
+                cols.append(stake_cols[p, t])
+            if p not in self.first:
+                self.first[p] = [(select[p], 1.0), (j, 1.0)] + (
+                    [(stake_cols[p, t], data.by_id[p].max_stake)] if (p, t) in stake_cols else [])
+        ratio = {p: data.by_id[p].npv / max(data.by_id[p].capex * c.stake, 1e-12) for p, c in best.choices.items()}
+        self.droppable = sorted((p for p in best.choices if data.by_id[p].decision != "must fund"),
+                                key=lambda p: ratio[p])
+
+    def without(self, pid: str):
+        v = self.values.copy()
+        v[self.cols[pid]] = 0.0
+        return v
+
+    def with_(self, pid: str):
+        v = self.values.copy()
+        for j, x in self.first[pid]:
+            v[j] = x
+        need = self.data.by_id[pid].capex * self.data.by_id[pid].max_stake
+        for q in self.droppable:
+            if need <= 1e-9:
+                break
+            v[self.cols[q]] = 0.0
+            need -= self.data.by_id[q].capex * self.best.choices[q].stake
+        return v
 
 
 def npv_weight(data: Pipeline) -> float | None:
@@ -49,9 +96,14 @@ def can_enter(data: Pipeline, pid: str) -> bool:
 
 
 def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
-            progress=None) -> tuple[dict[str, Figure], dict[str, Figure]]:
-    """(removal cost per funded project, break-even NPV per project that could enter)."""
+            progress=None, values=None) -> tuple[dict[str, Figure], dict[str, Figure]]:
+    """(removal cost per funded project, break-even NPV per project that could enter).
+
+    ``values``: the run's solution per HiGHS column (:meth:`Solver.values` right after the run's
+    solve), from which each re-solve gets a first incumbent.
+    """
     objective = objective_of(best)
+    guess = Incumbents(m, solver, data, best, values) if values is not None else None
     funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
     candidates = [p for p in data.ids if p not in best.choices and can_enter(data, p)]
     limit = data.fund.explain_limit
@@ -64,30 +116,31 @@ def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
         estimates_out, estimates_in = _lp_estimates(m, solver, data, funded, candidates, solver.settings)
         order_out.sort(key=lambda p: (estimates_out.get(p) is None, estimates_out.get(p) or 0.0))
         order_in.sort(key=lambda p: (estimates_in.get(p) is None, estimates_in.get(p) or 0.0))
-    total = min(limit, len(order_out)) + min(limit, len(order_in))
-    done = 0
-    for i, p in enumerate(order_out):
-        if i < limit:
-            value = _forced(m, solver, p, 0, objective_of)
+    per_npv = npv_weight(data)
+    out_exact = order_out[:limit]
+    in_exact = order_in[:limit] if per_npv is not None else []
+    jobs = [(m.Select[p], 0, guess and guess.without(p)) for p in out_exact]
+    jobs += [(m.Select[p], 1, guess and guess.with_(p)) for p in in_exact]
+    forced: dict[tuple[str, int], float | None] = {}
+    keys = [(p, 0) for p in out_exact] + [(p, 1) for p in in_exact]
+    for i, outcome in solver.solve_each_fixed(m, jobs):
+        forced[keys[i]] = objective_of(outcome) if outcome.solved else None
+        if progress:
+            progress(i + 1, len(jobs))
+    for p in order_out:
+        if (p, 0) in forced:
+            value = forced[p, 0]
             # a re-solve can beat the run's portfolio by up to its mip_gap: never a negative cost
             removal[p] = Figure(None if value is None else max(0.0, objective - value), True)
-            done += 1
-            if progress:
-                progress(done, total)
         else:
             removal[p] = Figure(estimates_out.get(p), False)
-    per_npv = npv_weight(data)
-    for i, p in enumerate(order_in):
+    for p in order_in:
         npv = data.by_id[p].npv
         if per_npv is None:  # the objective does not count NPV: no NPV makes the project enter
             entry[p] = Figure(None, True)
-            continue
-        if i < limit:
-            value = _forced(m, solver, p, 1, objective_of)
+        elif (p, 1) in forced:
+            value = forced[p, 1]
             entry[p] = Figure(None if value is None else npv + max(0.0, objective - value) / per_npv, True)
-            done += 1
-            if progress:
-                progress(done, total)
         else:
             loss = estimates_in.get(p)
             entry[p] = Figure(None if loss is None else npv + loss / per_npv, False)
