@@ -270,15 +270,18 @@ def _hand_over(h, col_value, *, proved: bool) -> None:
 
 
 class Racing:
-    """Make ``h.run()`` race when :func:`worth_racing` says so, and keep the last result.
+    """Make ``h.run()`` take the hard-MIP path when :func:`worth_racing` says so; keep the result.
 
     For callers that do not call ``h.run()`` themselves (Pyomo's persistent interface calls it
     inside ``solve``): ``Racing(h, settings)`` replaces ``run`` on this one instance; every later
-    ``h.run()`` races (or runs plainly) and sets :attr:`last` (None after a plain run).
+    ``h.run()`` calls :func:`race` (or runs plainly) and sets :attr:`last` (None after a plain
+    run). The default ``seeds=(0,)`` is one run with the racers' options and no racing: on the
+    project's shared 2-core machine a second racer cost more than it won (benchmarks/README.md,
+    hard instances); ``seeds=(0, 1)`` races two.
     """
 
-    def __init__(self, h, settings, seeds=(0, 1)):
-        self.h, self.settings, self.seeds = h, settings, seeds
+    def __init__(self, h, settings, seeds=(0,), options=None):
+        self.h, self.settings, self.seeds, self.options = h, settings, seeds, options
         self.last: RaceResult | None = None
         h.run = self.run
 
@@ -288,5 +291,5 @@ class Racing:
         self.last = None
         if not worth_racing(self.h):
             return type(self.h).run(self.h)
-        self.last = race(self.h, self.settings, self.seeds)
+        self.last = race(self.h, self.settings, self.seeds, self.options)
         return highspy.HighsStatus.kOk

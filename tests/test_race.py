@@ -202,12 +202,18 @@ def test_racing_replaces_run_on_one_instance_and_keeps_the_last_result():
     w, cap, c = knapsack(45, 0.75, 1)  # just over MIN_INTEGER_COLUMNS, and quick
     h = build(w, cap, c)
     other = build(w, cap, c)
-    racing = Racing(h, EXACT)
+    racing = Racing(h, EXACT, seeds=(0, 1))
     h.run()  # as Pyomo's persistent interface calls it
     assert racing.last is not None and racing.last.raced
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     other.run()  # other instances are untouched
     assert h.getInfo().objective_function_value == pytest.approx(other.getInfo().objective_function_value, abs=1e-6)
+    alone = build(w, cap, c)
+    racing_alone = Racing(alone, EXACT)  # the default: one run with the racers' options
+    alone.run()
+    assert racing_alone.last is not None and not racing_alone.last.raced and racing_alone.last.winner == 0
+    assert alone.getInfo().objective_function_value == pytest.approx(other.getInfo().objective_function_value,
+                                                                     abs=1e-6)
     small = build(*knapsack(10, 0.5, 1))
     racing_small = Racing(small, EXACT)
     small.run()
