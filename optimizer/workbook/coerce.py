@@ -17,6 +17,10 @@ _EXCEL_ERRORS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALU
 _YES = {"yes", "y", "true", "1", "approved", "x"}
 _NO = {"no", "n", "false", "0", "rejected", "denied"}
 _PENDING = {"pending", "tbd", "open", "?"}
+#: the largest magnitude read in a money, number or whole-number cell. HiGHS refuses matrix
+#: values above 1e15 and takes 1e20 for infinity; no real amount reaches it in any currency
+#: unit (¥1,000 trillion is 1e15), so a larger one is a typing or unit error.
+MAX_MAGNITUDE = 1e15
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -110,6 +114,9 @@ def coerce(value: object, column: Column) -> tuple[object, str | None]:
         if t == "share" and not percent and number is not None and 1 < number <= 100 and isinstance(value, str):
             return None, "must be a share from 0 to 1 (write 25% or 0.25)"
     assert number is not None
+    if t in ("money", "number", "int") and abs(number) >= MAX_MAGNITUDE:
+        return None, ("is too large: amounts of 1e15 or more are not read (the solver cannot handle them "
+                      "exactly); check the currency unit")
     if t in ("int", "year"):
         if abs(number - round(number)) > 1e-9:
             return None, "must be a whole number" if t == "int" else "must be a year like 2027"

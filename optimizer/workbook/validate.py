@@ -29,12 +29,16 @@ def read_pipeline(path, *, planning_start_default: int | None = None) -> Pipelin
     return pipeline
 
 
-def validate_path(path) -> list[Problem]:
+def validate_path(path, warnings: list[Problem] | None = None) -> list[Problem]:
+    """Every problem of the workbook; numerics warnings of a valid one are added to ``warnings``."""
     try:
         raw = read_raw(path)
     except InputError as exc:
         return exc.problems
-    return build_pipeline(raw)[1]
+    pipeline, problems = build_pipeline(raw)
+    if warnings is not None and not problems:
+        warnings.extend(scale_warnings(pipeline))
+    return problems
 
 
 # --------------------------------------------------------------------------- records
@@ -514,6 +518,64 @@ def _scenarios(table: RawTable | None, sectors: set[str], problems: list[Problem
             if v is not _INVALID:
                 values.append((f"{kind}:{target}" if kind != "fund" else target, v))
         out.append(Scenario(name, excel_row, tuple(values)))
+    return out
+
+
+# --------------------------------------------------------------------------- numerics
+#: money spanning more than this ratio (largest / smallest non-zero amount) gets a warning
+SCALE_RATIO_WARN = 1e8
+#: non-zero money below this is within the solver's feasibility tolerance (HiGHS mip_feasibility_tolerance)
+TINY_MONEY = 1e-6
+
+
+def scale_warnings(pipeline: Pipeline) -> list[Problem]:
+    """Warnings (not errors) about money the solver may not tell apart: a range of amounts wider
+    than 1e8, or amounts so small that the solver's tolerances treat them as 0.
+
+    Results are still exact for such pipelines as far as the solver can tell; the warning says
+    where they would stop being so, and how to fix it (a currency unit nearer the amounts).
+    """
+    unit = pipeline.fund.currency_unit
+    amounts: list[tuple[float, str, int | None, str]] = []  # (|amount|, sheet, row, column)
+
+    def add(value, sheet: str, row: int | None, column: str) -> None:
+        if value is not None and value != 0:
+            amounts.append((abs(float(value)), sheet, row, column))
+
+    for p in pipeline.projects:
+        add(p.capex, "Projects", p.row, "capex")
+        add(p.npv, "Projects", p.row, "npv")
+        for name in ("npv_low", "npv_high"):
+            add(getattr(p, name), "Projects", p.row, name)
+        if len(p.schedule) > 1:
+            for k, x in enumerate(p.schedule, 1):
+                add(x, "CapexSchedule", None, f"Y{k} of {p.project_id}")
+    add(pipeline.fund.equity_capital, "Fund", None, "equity_capital")
+    for b in pipeline.budget:
+        add(b.capital_limit, "Budget", b.row, "capital_limit")
+        add(b.debt_limit, "Budget", b.row, "debt_limit")
+    for i in pipeline.investors:
+        add(i.min_commitment, "Investors", i.row, "min_commitment")
+        add(i.max_commitment, "Investors", i.row, "max_commitment")
+    if not amounts:
+        return []
+    out: list[Problem] = []
+    small, large = min(amounts), max(amounts)
+    if large[0] / small[0] > SCALE_RATIO_WARN:
+        where = f"{large[1]} row {large[2]}, {large[3]}" if large[2] is not None else f"{large[1]}, {large[3]}"
+        out.append(Problem(small[1], small[2], small[3], small[0],
+                           f"money spans {small[0]:.3g} to {large[0]:.3g} {unit} (the largest on {where}), "
+                           f"a ratio of {large[0] / small[0]:.1e}, more than {SCALE_RATIO_WARN:.0e}: the solver's "
+                           "tolerances are relative, so the smallest amounts may be blurred; check them, or "
+                           "run the smallest and largest projects as separate pipelines"))
+    tiny = sorted(a for a in amounts if a[0] < TINY_MONEY)
+    for value, sheet, row, column in tiny[:5]:
+        out.append(Problem(sheet, row, column, value,
+                           f"{column} is {value:.3g} {unit}, below the solver's tolerance of {TINY_MONEY:g}: "
+                           "it may count as 0; use a smaller currency unit"))
+    if len(tiny) > 5:
+        out.append(Problem(tiny[5][1], None, None, None,
+                           f"{len(tiny) - 5} more amounts are below the solver's tolerance of {TINY_MONEY:g}"))
     return out
 
 

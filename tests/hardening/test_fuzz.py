@@ -55,7 +55,7 @@ def check_case(seed: int, folder) -> tuple[int, str]:
     out = out_dir / "result.xlsx"
     before = _sha(src)
     verb = "validate" if seed % 5 == 0 else "run"
-    args = [verb, str(src), "--json"] + (["-o", str(out)] if verb == "run" else [])
+    args = [verb, str(src), "--json"] + (["-o", str(out), "--verify"] if verb == "run" else [])
     result = CliRunner().invoke(app, args)
     where = " | ".join(log)
     stderr = getattr(result, "stderr", "") if result.stderr_bytes is not None else ""
