@@ -446,8 +446,9 @@ def _sheet_rows(path: Path, ws, problems: list[Problem], slots: list[int]) -> li
         detail = f"{type(exc).__name__}: {exc}"
         if len(detail) > 200:
             detail = detail[:200] + "…"
-        problems.append(Problem(ws.title, len(rows) + 1 if rows else None, None, None,
-                                f"could not be read past row {len(rows):,}: the sheet is damaged ({detail})"
+        # the damaged row is somewhere after the last one read: its number is not known
+        problems.append(Problem(ws.title, None, None, None,
+                                f"could not be read after row {len(rows):,}: the sheet is damaged ({detail})"
                                 if rows else f"could not be read: the sheet is damaged ({detail})"))
     # rows are laid out to the sheet's widest row, as Excel shows them; that is bounded too
     width = widest[0]
