@@ -130,12 +130,14 @@ def _options(overrides: dict | None) -> dict:
     return {k: v for k, v in (overrides or {}).items() if v is not None}
 
 
-def _settings(data: Pipeline, overrides: dict | None, parallel: bool) -> SolverSettings:
-    s = SolverSettings.from_fund(data.fund, **_options(overrides))
-    return replace(s, threads=1) if parallel and s.threads is None else s
+def _settings(data: Pipeline, overrides: dict | None) -> SolverSettings:
+    # HiGHS's thread count is left as every other verb leaves it: HiGHS fails a solve whose
+    # thread count differs from the one its scheduler first started with in that process, and a
+    # Dask worker may run other verbs' solves before and after this batch's
+    return SolverSettings.from_fund(data.fund, **_options(overrides))
 
 
-def plan_workbook(path: Path, overrides: dict | None, parallel: bool) -> tuple[list[Entry], str]:
+def plan_workbook(path: Path, overrides: dict | None) -> tuple[list[Entry], str]:
     """The base run and every Scenarios row; raise InputError when the workbook itself is bad."""
     from ..workbook.reader import read_raw
     from ..workbook.validate import build_pipeline
@@ -167,7 +169,7 @@ def plan_workbook(path: Path, overrides: dict | None, parallel: bool) -> tuple[l
         raise InputError(whole_sheet)
 
     entries = [Entry(BASE, raw.name, "the workbook as is", None, base,
-                     _settings(base, overrides, parallel),
+                     _settings(base, overrides),
                      hash=scenario_hash(raw.sha256, BASE, [], options))]
     headers = scenario_headers(table)
     named_rows = set()
@@ -185,7 +187,7 @@ def plan_workbook(path: Path, overrides: dict | None, parallel: bool) -> tuple[l
         if not bad:
             data, bad = apply_scenario(base, sc, headers=headers, sheet=title, raw_tables=raw.tables)
         entry = Entry(name, raw.name, text, sc.row, None if bad else data,
-                      None if bad else _settings(data, overrides, parallel),
+                      None if bad else _settings(data, overrides),
                       problems=[p.as_dict() for p in bad],
                       hash=scenario_hash(raw.sha256, name, [list(v) for v in sc.values], options))
         entries.append(entry)
@@ -226,8 +228,7 @@ def _header_index(table, header) -> int | None:
     return None
 
 
-def plan_folder(folder: Path, out_dir: Path, overrides: dict | None, parallel: bool
-                ) -> tuple[list[Entry], list[dict], str]:
+def plan_folder(folder: Path, out_dir: Path, overrides: dict | None) -> tuple[list[Entry], list[dict], str]:
     """Every .xlsx/.xlsm workbook of the folder (not its subfolders); the other files are skipped."""
     from ..workbook.validate import read_pipeline
 
@@ -254,7 +255,7 @@ def plan_folder(folder: Path, out_dir: Path, overrides: dict | None, parallel: b
                                  hash=scenario_hash(digest, name, [], options)))
             continue
         unit = unit or data.fund.currency_unit
-        entries.append(Entry(name, name, "the workbook as is", None, data, _settings(data, overrides, parallel),
+        entries.append(Entry(name, name, "the workbook as is", None, data, _settings(data, overrides),
                              hash=scenario_hash(digest, name, [], options)))
     return entries, skipped, unit
 
@@ -408,16 +409,15 @@ def run_batch(target: str | Path, output: str | Path | None = None, *, workers: 
     if mode == "folder" and folder.exists() and folder.resolve() == target.resolve():
         raise _bad("-o", str(folder), "the output folder must not be the input folder (its workbooks "
                                       "would be read as inputs next time)")
-    parallel = bool(scheduler) or workers > 1
     if scheduler:
         _check_scheduler(scheduler)  # before anything is written: a mistyped address must not cost the journal
     if progress:
         progress("reading", 0, None)
     skipped: list[dict] = []
     if mode == "workbook":
-        entries, unit = plan_workbook(target, overrides, parallel)
+        entries, unit = plan_workbook(target, overrides)
     else:
-        entries, skipped, unit = plan_folder(target, folder, overrides, parallel)
+        entries, skipped, unit = plan_folder(target, folder, overrides)
         if not entries:
             raise InputError([Problem(target.name, None, None, str(target),
                                       "the folder holds no .xlsx or .xlsm workbook")])
