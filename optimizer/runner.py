@@ -56,7 +56,8 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
 
     from .analysis.diagnosis import diagnose
 
-    from .analysis.agreement import best_npv_at_maxmin, has_scores, ideal_values, price_of_agreement
+    from .analysis.agreement import (best_npv_at_maxmin, has_scores, ideal_variants, price_from, store_ideals,
+                                     unagreed_variant)
     from models.agreement import needs_ideals
 
     settings = settings or SolverSettings.from_fund(data.fund)
@@ -65,9 +66,17 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
         m = build(data)
     solver = Solver(settings)
     ideals: dict[str, float] = {}
-    if needs_ideals(data) or has_scores(data):
-        with timings.phase("ideal portfolios"):
-            ideals = ideal_values(m, solver, data)
+    # the nations' ideal portfolios and the model without the agreement rules do not depend on
+    # the run's portfolio: they are solved side by side before it
+    variants = ideal_variants(m, data) if needs_ideals(data) or has_scores(data) else []
+    unagreed = unagreed_variant(m, data)
+    outcomes = []
+    if variants or unagreed:
+        with timings.phase("ideal portfolios and price of agreement"):
+            outcomes = solver.solve_variants(m, variants + ([unagreed] if unagreed else []))
+            if variants:
+                ideals = store_ideals(m, solver, data, outcomes[:len(variants)])
+    unagreed_outcome = outcomes[-1] if unagreed else None
     with timings.phase("solve"):
         outcome = solver.solve(m)
     if data.fund.objective == "maxmin_satisfaction" and outcome.solved:
@@ -82,11 +91,10 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
                              "satisfying every rule was found; raise time_limit_s on the Fund sheet")
     price = None
     if outcome.solved:
-        with timings.phase("price of agreement"):
-            from .report import objective_value
+        from .report import objective_value
 
-            kind = "npv" if data.fund.objective == "maxmin_satisfaction" else data.fund.objective
-            price = price_of_agreement(m, solver, data, objective_value(data, outcome, kind, ideals))
+        kind = "npv" if data.fund.objective == "maxmin_satisfaction" else data.fund.objective
+        price = price_from(unagreed_outcome, objective_value(data, outcome, kind, ideals))
     from .analysis.alternatives import alternatives
     from .analysis.diagnosis import blocking_rules
     from .analysis.explain import explain

@@ -155,44 +155,89 @@ class Solver:
         """Re-solve once per job ``(var, value, start)`` with that variable fixed to ``value``;
         yield ``(index, Outcome)`` in job order.
 
-        The jobs are independent, so they run on ``workers`` copies of the HiGHS model as last
-        solved (same options), one thread each: HiGHS releases the GIL while it solves, so the
-        cores share the work. Each answer is loaded back into the Pyomo model in job order, as
-        :meth:`solve_with_fixed` would leave it. ``start`` is an optional first incumbent.
+        The jobs are independent, so they run on copies of the HiGHS model as last solved (same
+        options), one thread per core: HiGHS releases the GIL while it solves. Each answer is
+        loaded back into the Pyomo model in job order, as :meth:`solve_with_fixed` would leave
+        it. ``start`` is an optional first incumbent.
         """
-        import os
-        import threading
-
-        import highspy
-
-        workers = min(workers or os.cpu_count() or 1, len(jobs))
-        if workers <= 1:
+        if _workers(workers, len(jobs)) <= 1:
             for i, (var, value, start) in enumerate(jobs):
                 yield i, self.solve_with_fixed(m, var, value, start)
             return
         model = self.highs().getModel()
         cols = self.columns([var for var, _, _ in jobs])
-        lower, upper = model.lp_.col_lower_, model.lp_.col_upper_
+        where = self._where()
+        tasks = [(model, (j, float(value)), start, where) for j, (_, value, start) in zip(cols, jobs)]
+        yield from self._solve_copies(m, tasks, workers)
+
+    def solve_variants(self, m, variants, workers: int | None = None) -> list[Outcome]:
+        """Solve several variants of the model at once; one Outcome per variant, in order.
+
+        A variant is a pair of callables ``(change, undo)`` that edit the Pyomo model (e.g. swap
+        the objective, switch rules off) and put it back. Each variant's HiGHS model is taken by
+        applying its change to the persistent instance and copying it out; the copies are then
+        solved side by side, one thread per core. The Pyomo model ends as it began, with the
+        last variant's answer loaded.
+        """
+        if _workers(workers, len(variants)) <= 1:
+            outcomes = []
+            for change, undo in variants:
+                change()
+                try:
+                    outcomes.append(self.solve(m))
+                finally:
+                    undo()
+            return outcomes
+        if self._highs._model is not m:
+            self._highs.set_instance(m)
+        tasks = []
+        for change, undo in variants:
+            change()
+            try:  # appsi drops columns no longer used, so each copy keeps its own column map
+                tasks.append((self.highs().getModel(), None, None, self._where()))
+            finally:
+                undo()
+        self.highs()  # the persistent instance back in step with the model
+        return [o for _, o in self._solve_copies(m, tasks, workers)]
+
+    def _where(self) -> list:
+        """(variable, column) of every variable the HiGHS model holds now."""
+        known = self._highs._vars
+        return [(known[vid][0], j) for vid, j in self._highs._pyomo_var_to_solver_var_map.items()]
+
+    def _solve_copies(self, m, tasks, workers: int | None):
+        """Solve ``(model, fix, start, where)`` tasks on per-thread HiGHS copies; yield (index, Outcome)
+        in order (``where``: the copy's (variable, column) pairs).
+
+        ``fix`` is None or ``(column, value)``: that column fixed for the task, freed afterwards."""
+        import threading
+
+        import highspy
+
         options = {k: v for k, v in self.settings.highs_options().items() if k != "threads"}
-        results: dict[int, tuple] = {}
+        results: dict[int, object] = {}
         ready = threading.Condition()
-        claim = iter(range(len(jobs)))
+        claim = iter(range(len(tasks)))
         stop = threading.Event()
 
         def work() -> None:
             h = highspy.Highs()
             for k, v in options.items():
                 h.setOptionValue(k, v)
-            h.passModel(model)
+            held = None
             while not stop.is_set():
                 with ready:
                     i = next(claim, None)
                 if i is None:
                     return
-                _, value, start = jobs[i]
-                j = cols[i]
+                model, fix, start, _ = tasks[i]
                 try:
-                    h.changeColBounds(j, float(value), float(value))
+                    if model is not held:
+                        h.passModel(model)
+                        held = model
+                    if fix is not None:
+                        j, value = fix
+                        h.changeColBounds(j, value, value)
                     if start is not None:
                         sol = highspy.HighsSolution()
                         sol.col_value = start
@@ -201,36 +246,35 @@ class Solver:
                     began = time.perf_counter()
                     h.run()
                     item = _raw_result(h, time.perf_counter() - began)
-                    h.changeColBounds(j, lower[j], upper[j])
+                    if fix is not None:
+                        h.changeColBounds(j, model.lp_.col_lower_[j], model.lp_.col_upper_[j])
                 except Exception as exc:  # handed to the caller's thread
                     item = exc
                 with ready:
                     results[i] = item
                     ready.notify_all()
 
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(_workers(workers, len(tasks)))]
         for t in threads:
             t.start()
         try:
-            for i in range(len(jobs)):
+            for i in range(len(tasks)):
                 with ready:
                     ready.wait_for(lambda: i in results)
                     item = results.pop(i)
                 if isinstance(item, Exception):
                     raise SolverError(f"HiGHS failed: {item}") from item
-                yield i, self._outcome(m, *item)
+                yield i, self._outcome(m, tasks[i][3], *item)
         finally:
             stop.set()
             for t in threads:
                 t.join()
 
-    def _outcome(self, m, status: str, obj, bound, seconds: float, values) -> Outcome:
+    def _outcome(self, m, where, status: str, obj, bound, seconds: float, values) -> Outcome:
         """An Outcome from a raw solve's column values, loaded into the Pyomo variables."""
         if status not in (OPTIMAL, FEASIBLE):
             return Outcome(status, seconds=seconds)
-        known = self._highs._vars
-        for vid, j in self._highs._pyomo_var_to_solver_var_map.items():
-            var = known[vid][0]
+        for var, j in where:
             if not var.fixed:
                 var.set_value(values[j], skip_validation=True)
         return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m), *extract_capital(m))
@@ -264,6 +308,12 @@ class Solver:
             raise SolverError(f"HiGHS stopped with status {tc.name}")
         res.solution_loader.load_vars()
         return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m), *extract_capital(m))
+
+
+def _workers(requested: int | None, tasks: int) -> int:
+    import os
+
+    return max(1, min(requested or os.cpu_count() or 1, tasks))
 
 
 def _raw_result(h, seconds: float) -> tuple:
