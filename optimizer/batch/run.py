@@ -131,9 +131,6 @@ def _options(overrides: dict | None) -> dict:
 
 
 def _settings(data: Pipeline, overrides: dict | None) -> SolverSettings:
-    # HiGHS's thread count is left as every other verb leaves it: HiGHS fails a solve whose
-    # thread count differs from the one its scheduler first started with in that process, and a
-    # Dask worker may run other verbs' solves before and after this batch's
     return SolverSettings.from_fund(data.fund, **_options(overrides))
 
 
@@ -446,7 +443,14 @@ def run_batch(target: str | Path, output: str | Path | None = None, *, workers: 
         if on_record and not entries[k].invalid:
             on_record(records[k])
 
-    tasks = [Task(entries[k].name, _lean(entries[k].data), entries[k].settings) for k in todo]
+    # local worker processes are fresh interpreters running only this batch: one HiGHS thread
+    # each, so that N workers use N cores. Dask workers and this process keep HiGHS's own
+    # choice: HiGHS fails a solve whose thread count differs from the one its scheduler started
+    # with in that process, and those processes run other solves too.
+    own_threads = workers > 1 and not scheduler and len(todo) > 1
+    tasks = [Task(entries[k].name, _lean(entries[k].data),
+                  replace(entries[k].settings, threads=1) if own_threads and entries[k].settings.threads is None
+                  else entries[k].settings) for k in todo]
     step = (lambda d, t: progress("scenarios", d, t)) if progress else None
     for i, result in map_tasks(solve_task, tasks, workers=workers, scheduler=scheduler, progress=step):
         k = todo[i]
