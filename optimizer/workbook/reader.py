@@ -124,6 +124,8 @@ def _check_container(path: Path) -> _Scan:
         raise _refuse(path, "file not found", str(path))
     if path.is_dir():
         raise _refuse(path, "is a folder, not a workbook", str(path))
+    if not path.is_file():  # a device, a pipe or a socket: reading it could block or never end
+        raise _refuse(path, "is not a regular file (a device, pipe or socket), not a workbook", str(path))
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:

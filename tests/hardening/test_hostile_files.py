@@ -46,6 +46,20 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.fixture(scope="session")
+def build(tmp_path_factory):
+    """build(builder, name): the hostile file, made once per test session (the tests never change it)."""
+    made: dict[tuple, Path] = {}
+
+    def make(builder: str, name: str, **kw) -> Path:
+        key = (builder, name, tuple(sorted(kw.items())))
+        if key not in made:
+            made[key] = getattr(hostile, builder)(tmp_path_factory.mktemp(builder) / name, **kw)
+        return made[key]
+
+    return make
+
+
 CASES = [
     # builder, file name, words the message must hold
     ("zip_bomb", "bomb.xlsx", ["unpacks to 2.0 GB", "zip bomb"]),
@@ -72,8 +86,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("builder, name, words", CASES, ids=[c[1] for c in CASES])
-def test_hostile_file_is_refused_quickly_in_bounded_memory(tmp_path, builder, name, words):
-    path = getattr(hostile, builder)(tmp_path / name)
+def test_hostile_file_is_refused_quickly_in_bounded_memory(tmp_path, build, builder, name, words):
+    path = build(builder, name)
     before = sha(path)
     m = measured("validate", path, cwd=tmp_path)
     assert m["rc"] == 2, m["stderr"]
@@ -91,8 +105,8 @@ def test_hostile_file_is_refused_quickly_in_bounded_memory(tmp_path, builder, na
 
 @pytest.mark.parametrize("builder, name", [("zip_bomb", "bomb.xlsx"), ("billion_laughs", "laughs.xlsx"),
                                            ("many_cells", "cells.xlsx")])
-def test_run_refuses_the_worst_ones_too_and_writes_nothing(tmp_path, builder, name):
-    path = getattr(hostile, builder)(tmp_path / name)
+def test_run_refuses_the_worst_ones_too_and_writes_nothing(tmp_path, build, builder, name):
+    path = build(builder, name)
     m = measured("run", path, cwd=tmp_path)
     assert m["rc"] == 2 and m["json"]["status"] == "invalid", m["stderr"]
     assert m["seconds"] < SECONDS and m["max_rss"] < MEMORY, (m["seconds"], m["max_rss"])
@@ -146,3 +160,14 @@ def test_xlsm_data_is_read_and_its_macros_never_run(tmp_path):
     import zipfile
 
     assert not any("vba" in n.lower() for n in zipfile.ZipFile(tmp_path / "out.xlsx").namelist())
+
+
+def test_a_pipe_named_like_a_workbook_is_refused_without_blocking(tmp_path):
+    import os
+
+    from optimizer.workbook.validate import validate_path
+
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    (p,) = validate_path(fifo)
+    assert (p.sheet, p.message) == ("pipe.xlsx", "is not a regular file (a device, pipe or socket), not a workbook")
