@@ -1,10 +1,13 @@
 """Race differently seeded HiGHS runs of one MIP on the machine's cores; keep the first proof.
 
-HiGHS's branch and bound is mostly one-threaded, and its time to a proven optimum varies a
-lot with ``random_seed`` on hard instances (the same knapsack takes 13 s with one seed and
-29 s with another). :func:`race` solves the model held by a highspy instance ``h`` with
+HiGHS's branch and bound is mostly one-threaded, and its time to a proven optimum can vary
+with ``random_seed`` (one Chu–Beasley knapsack: 16.9 s of CPU with seed 0, 12.9 s with seed
+1, 28.8 s with seed 2). :func:`race` solves the model held by a highspy instance ``h`` with
 several seeds at once, one single-threaded HiGHS per seed in its own thread (highspy releases
-the GIL during ``run()``), and stops as soon as the answer is settled. Afterwards ``h`` holds
+the GIL during ``run()``), and stops as soon as the answer is settled. Every racer runs with
+:data:`LEAN_OPTIONS`, which on those knapsacks halve the time to proof by themselves; with
+``seeds=(0,)`` the race is one such run (what :class:`Racing` does by default: measured on the
+project's shared 2-core machine, a second racer cost more than it won). Afterwards ``h`` holds
 the winning answer, so code that reads ``h.getModelStatus()``, ``h.getSolution()`` and
 ``h.getInfo()`` after ``h.run()`` (Pyomo's persistent HiGHS interface does) keeps working.
 
