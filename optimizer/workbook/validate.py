@@ -524,8 +524,61 @@ def _scenarios(table: RawTable | None, sectors: set[str], problems: list[Problem
 # --------------------------------------------------------------------------- numerics
 #: money spanning more than this ratio (largest / smallest non-zero amount) gets a warning
 SCALE_RATIO_WARN = 1e8
+#: an amount more than this many times the pipeline's median amount is an error: HiGHS fails
+#: (or, further out, answers wrongly) on coefficients this far from the rest of the model
+SCALE_RATIO_MAX = 1e10
 #: non-zero money below this is within the solver's feasibility tolerance (HiGHS mip_feasibility_tolerance)
 TINY_MONEY = 1e-6
+
+
+def _money(pipeline: Pipeline, schedules: dict | None = None) -> list[tuple[float, str, int | None, str]]:
+    """Every non-zero amount of money as (|amount|, sheet, Excel row, column); with the
+    CapexSchedule rows (``schedules``: project_id -> (Excel row, amounts)) a scheduled project's
+    capex is located at its schedule cells."""
+    amounts: list[tuple[float, str, int | None, str]] = []
+
+    def add(value, sheet: str, row: int | None, column: str) -> None:
+        if value is not None and value != 0:
+            amounts.append((abs(float(value)), sheet, row, column))
+
+    for p in pipeline.projects:
+        scheduled = (schedules or {}).get(p.project_id)
+        if scheduled and scheduled[1]:
+            for k, x in enumerate(scheduled[1], 1):
+                add(x, "CapexSchedule", scheduled[0], f"Y{k}")
+        else:
+            add(p.capex, "Projects", p.row, "capex")
+        add(p.npv, "Projects", p.row, "npv")
+        for name in ("npv_low", "npv_high"):
+            add(getattr(p, name), "Projects", p.row, name)
+    add(pipeline.fund.equity_capital, "Fund", None, "equity_capital")
+    for b in pipeline.budget:
+        add(b.capital_limit, "Budget", b.row, "capital_limit")
+        add(b.debt_limit, "Budget", b.row, "debt_limit")
+    for i in pipeline.investors:
+        add(i.min_commitment, "Investors", i.row, "min_commitment")
+        add(i.max_commitment, "Investors", i.row, "max_commitment")
+    return amounts
+
+
+def scale_problems(pipeline: Pipeline, schedules: dict | None = None) -> list[Problem]:
+    """Errors: amounts so far above the pipeline's typical amount that the solver cannot be trusted."""
+    amounts = _money(pipeline, schedules)
+    if not amounts:
+        return []
+    typical = sorted(a[0] for a in amounts)[len(amounts) // 2]
+    unit = pipeline.fund.currency_unit
+    out = []
+    for value, sheet, row, column in sorted(amounts, reverse=True):
+        if value <= SCALE_RATIO_MAX * typical:
+            break
+        out.append(Problem(sheet, row, column, value,
+                           f"{column} is {value:.3g} {unit}, {value / typical:.1e} times the pipeline's typical "
+                           f"amount ({typical:.3g}): money more than {SCALE_RATIO_MAX:.0e} apart cannot be solved "
+                           "reliably; check the amount and the currency unit"))
+        if len(out) == 5:
+            break
+    return out
 
 
 def scale_warnings(pipeline: Pipeline) -> list[Problem]:
@@ -536,27 +589,7 @@ def scale_warnings(pipeline: Pipeline) -> list[Problem]:
     where they would stop being so, and how to fix it (a currency unit nearer the amounts).
     """
     unit = pipeline.fund.currency_unit
-    amounts: list[tuple[float, str, int | None, str]] = []  # (|amount|, sheet, row, column)
-
-    def add(value, sheet: str, row: int | None, column: str) -> None:
-        if value is not None and value != 0:
-            amounts.append((abs(float(value)), sheet, row, column))
-
-    for p in pipeline.projects:
-        add(p.capex, "Projects", p.row, "capex")
-        add(p.npv, "Projects", p.row, "npv")
-        for name in ("npv_low", "npv_high"):
-            add(getattr(p, name), "Projects", p.row, name)
-        if len(p.schedule) > 1:
-            for k, x in enumerate(p.schedule, 1):
-                add(x, "CapexSchedule", None, f"Y{k} of {p.project_id}")
-    add(pipeline.fund.equity_capital, "Fund", None, "equity_capital")
-    for b in pipeline.budget:
-        add(b.capital_limit, "Budget", b.row, "capital_limit")
-        add(b.debt_limit, "Budget", b.row, "debt_limit")
-    for i in pipeline.investors:
-        add(i.min_commitment, "Investors", i.row, "min_commitment")
-        add(i.max_commitment, "Investors", i.row, "max_commitment")
+    amounts = _money(pipeline)
     if not amounts:
         return []
     out: list[Problem] = []
@@ -684,6 +717,7 @@ def build_pipeline(raw: RawWorkbook) -> tuple[Pipeline, list[Problem]]:
         source=Source(raw.name, raw.sha256, tuple(raw.carried)),
     )
     _cross_checks(pipeline, t, problems)
+    problems.extend(scale_problems(pipeline, schedules))
     problems.sort(key=lambda p: (_sheet_order(p.sheet), p.sheet, p.row or 0))
     return pipeline, problems
 
