@@ -12,9 +12,11 @@ exit 2, and on exit 0 exactly the output workbook is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 from collections import Counter
 
 import pytest
@@ -47,6 +49,23 @@ def _titles(path) -> set[str]:
     return {html.unescape(t) for t in re.findall(r'<sheet name="([^"]*)"', xml)}
 
 
+@contextlib.contextmanager
+def native_stdout():
+    """What native code (HiGHS) writes straight to file descriptor 1 while the block runs: with
+    ``--json`` nothing but the one JSON object may reach standard output."""
+    with tempfile.TemporaryFile() as f:
+        saved = os.dup(1)
+        os.dup2(f.fileno(), 1)
+        box: list[bytes] = []
+        try:
+            yield box
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            f.seek(0)
+            box.append(f.read())
+
+
 def check_case(seed: int, folder) -> tuple[int, str]:
     """Run one damaged workbook; return (exit code, level); raise AssertionError on a failure."""
     src = folder / f"case{seed}.xlsx"
@@ -56,8 +75,10 @@ def check_case(seed: int, folder) -> tuple[int, str]:
     before = _sha(src)
     verb = "validate" if seed % 5 == 0 else "run"
     args = [verb, str(src), "--json"] + (["-o", str(out), "--verify"] if verb == "run" else [])
-    result = CliRunner().invoke(app, args)
+    with native_stdout() as native:
+        result = CliRunner().invoke(app, args)
     where = " | ".join(log)
+    assert native[0] == b"", f"{where}: stray output on standard output: {native[0][:300]!r}"
     stderr = getattr(result, "stderr", "") if result.stderr_bytes is not None else ""
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         f"{where}: exception {result.exception!r}"
