@@ -210,8 +210,8 @@ def _check_zip(path: Path) -> _Scan:
         total = sum(i.file_size for i in infos)
         if total > MAX_UNPACKED_BYTES:
             raise _refuse(path, f"unpacks to {_size(total)}, more than the {_size(MAX_UNPACKED_BYTES)} fundopt "
-                                f"reads, from a file of {_size(path.stat().st_size)}: refusing to unpack it (a small file "
-                                "that unpacks this large is a zip bomb)", f"{_size(total)} unpacked")
+                                f"reads, from a file of {_size(path.stat().st_size)}: refusing to unpack it "
+                                "(a small file that unpacks this large is a zip bomb)", f"{_size(total)} unpacked")
         for i in infos:
             ratio = i.file_size / max(i.compress_size, 1)
             if i.file_size > MAX_RATIO_FROM and ratio > MAX_RATIO:

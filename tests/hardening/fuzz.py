@@ -90,7 +90,8 @@ def base_rich() -> dict[str, list[list]]:
                            {"sector": "Space", "speculative": "yes", "max_projects": 2}]),
         "Investors": _table([{"investor": "Pension", "type": "institutional", "nation": "JP",
                               "min_commitment": 0, "max_commitment": 10, "required_return": 0.03}]),
-        "Rules": _table([{"rule": "requires", "projects": "R-03, R-06"}, {"rule": "together", "projects": "R-04, R-08"}]),
+        "Rules": _table([{"rule": "requires", "projects": "R-03, R-06"},
+                         {"rule": "together", "projects": "R-04, R-08"}]),
         "Scenarios": _table([{"scenario": "base", "equity_capital": 40}, {"scenario": "tight", "equity_capital": 25}]),
     }
 
@@ -126,7 +127,8 @@ def hostile_value(rng: random.Random, row: list, j: int):
     pool = [
         None, "", "   ", "abc", "n/a", "TBD", "1,200", "25%", "(3.5)", " 3.5 ", "$1.2", "¥300", "1e400", "-0",
         "1.2.3", "--5", "5-", "%", "1 000", "0x1F", "½", "٣", "３", 0, -1, -0.0, -1e9, 1e308, -1e308, 1e-300,
-        5e15, 2 ** 53 + 1, 9.99e14, -9.99e14, 1e-7, 123456.789, 0.1 + 0.2, 123456789.123456789, float("nan"), float("inf"), float("-inf"),
+        5e15, 2 ** 53 + 1, 9.99e14, -9.99e14, 1e-7, 123456.789, 0.1 + 0.2, 123456789.123456789,
+        float("nan"), float("inf"), float("-inf"),
         True, False, dt.datetime(2027, 1, 1), dt.datetime(1900, 1, 1, 12, 30), dt.date(2031, 12, 31),
         dt.time(12, 0), ErrorValue(rng.choice(ERRORS)), Formula("=1/0", "#DIV/0!"), Formula("=A1+1", 42),
         Formula("=NOW()", ""), Formula('="x"&"y"', "xy"), Formula("=TRUE()", True), "=1+1", "+1", "@SUM(A1)",

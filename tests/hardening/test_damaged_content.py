@@ -7,7 +7,6 @@ import datetime as dt
 import re
 
 import pytest
-from helpers import make_workbook, project
 
 import fuzz
 import hostile
