@@ -260,3 +260,29 @@ def test_time_limit_with_no_portfolio_found_exits_4_and_writes_nothing(tmp_path)
     assert payload["status"] == "time_limit" and payload["selected"] == [] and payload["objective"] is None
     assert "time limit of 0.001 s ran out before any portfolio" in payload["message"]
     assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_only_leftovers_of_dead_writers_are_removed(tmp_path):
+    """A temporary file names its writer's process: a live writer's (another run writing the same
+    output right now) is left alone, a killed one's is removed, other files are never touched."""
+    src = pipeline(tmp_path / "pipeline.xlsx")
+    out = tmp_path / "out" / "result.xlsx"
+    out.parent.mkdir()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        names = {
+            "live": f".result.xlsx.{live.pid:08x}0123456789ab.tmp",
+            "dead": f".result.xlsx.{dead.pid:08x}0123456789ab.tmp",
+            "other output": f".other.xlsx.{dead.pid:08x}0123456789ab.tmp",
+            "not ours": "result.xlsx.tmp",
+        }
+        for name in names.values():
+            (out.parent / name).write_bytes(b"PK\x03\x04 half")
+        assert cli("run", src, "-o", out)[0] == 0
+        left = sorted(p.name for p in out.parent.iterdir())
+        assert left == sorted(["result.xlsx", names["live"], names["other output"], names["not ours"]])
+    finally:
+        live.kill()
+        live.wait()
