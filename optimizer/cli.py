@@ -75,6 +75,14 @@ def _fail(exc, as_json: bool) -> "typer.Exit":
     return typer.Exit(getattr(exc, "exit_code", 1))
 
 
+def _print_warnings(con, warnings) -> None:
+    """Numerics warnings go to standard error in every mode (standard output stays one JSON object)."""
+    from rich.markup import escape
+
+    for w in warnings:
+        con.print(f"[bold yellow]Warning:[/] {escape(str(w))}")
+
+
 def _guard(as_json: bool, fn):
     from .errors import FundoptError
 
@@ -117,11 +125,13 @@ def validate(
         from .errors import InputError
         from .workbook.validate import validate_path
 
-        problems = validate_path(pipeline)
+        warnings: list = []
+        problems = validate_path(pipeline, warnings=warnings)
         if problems:
             raise InputError(problems)
+        _print_warnings(_console(), warnings)
         if as_json:
-            _emit_json({"status": "valid"})
+            _emit_json({"status": "valid", "warnings": [w.as_dict() for w in warnings]})
         else:
             _console().print(f"{pipeline}: no problems found.")
 
@@ -150,10 +160,12 @@ def run(
         rep = result.report
         if verify and result.verify_problems:
             raise InternalCheckFailed(result.verify_problems)
+        _print_warnings(con, result.warnings)
         if as_json:
             _emit_json({"status": rep.status, "objective": rep.objective, "mip_gap": rep.gap,
                         "selected": rep.selected, "output": str(result.output),
-                        "verified": None if not verify else not result.verify_problems})
+                        "verified": None if not verify else not result.verify_problems,
+                        "warnings": [w.as_dict() for w in result.warnings]})
             return
         _print_run(con, result)
 
@@ -209,6 +221,169 @@ def frontier(
         con.print(f"Wrote {out}")
 
     _guard(as_json, go)
+
+
+@app.command()
+def batch(
+    pipeline: Path = typer.Argument(..., help="A pipeline workbook with a Scenarios sheet, or a folder of workbooks."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="Output folder (default outputs/<input>-batch/)."),
+    workers: int = typer.Option(1, "--workers", help="Local processes solving scenarios at once."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                            help="Address of a running Dask scheduler (e.g. tcp://host:8786)."),
+    resume: bool = typer.Option(False, "--resume", help="Keep the scenarios the journal of the output folder "
+                                                       "records as finished; run only the others."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on standard output."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds per solve (overrides Fund)."),
+    mip_gap: Optional[float] = typer.Option(None, "--mip-gap", help="Relative gap (overrides Fund)."),
+):
+    """Run every Scenarios row (or every workbook of a folder): one workbook each, and a comparison workbook."""
+
+    def go():
+        from .batch.run import run_batch
+
+        overrides = _solver_overrides(time_limit, mip_gap)
+        con = _console()
+        with _progress(con, disable=as_json) as step:
+            result = run_batch(pipeline, output, workers=workers, scheduler=scheduler, resume=resume,
+                               overrides=overrides, progress=step)
+        if as_json:
+            _emit_json(_batch_json(result))
+            return
+        _print_batch(con, result)
+
+    _guard(as_json, go)
+
+
+def _batch_json(result) -> dict:
+    base = result.base
+    solved = [r for r in result.records if r["status"] in ("optimal", "feasible")]
+    if base is not None:
+        status, objective, gap = base["status"], base["objective"], base["mip_gap"]
+        selected = [s[0] for s in base["selected"]]
+    else:
+        everything = len(solved) == len(result.records)
+        status = ("optimal" if all(r["status"] == "optimal" for r in solved) else "feasible") if everything \
+            else "partial"
+        objective, gap, selected = None, None, []
+    errors = [{**e, "scenario": r["scenario"]} for r in result.records for e in r["errors"]]
+    counts = {s: result.count(s) for s in ("optimal", "feasible", "infeasible", "time_limit", "invalid", "error")}
+    return {"status": status, "objective": objective, "mip_gap": gap, "selected": selected,
+            "output": str(result.output), "errors": errors, "folder": str(result.folder),
+            "counts": counts, "ran": result.ran, "reused": result.reused, "skipped": result.skipped,
+            "scenarios": [{"scenario": r["scenario"], "status": r["status"], "objective": r["objective"],
+                           "mip_gap": r["mip_gap"], "selected": [s[0] for s in r["selected"]],
+                           "output": None if r["output"] is None else str(result.folder / r["output"]),
+                           "errors": r["errors"], "message": r["message"]}
+                          for r in result.records]}
+
+
+def _print_batch(con, result) -> None:
+    from rich.table import Table
+
+    n = len(result.records)
+    solved = result.count("optimal", "feasible")
+    unsolved = n - solved
+    head = f"{solved} of {n} scenario{'s' if n != 1 else ''} solved"
+    if result.reused:
+        head += f" ({result.reused} taken from the journal, {result.ran} run now)"
+    colour = "green" if not unsolved else "yellow"
+    con.print(f"[bold {colour}]batch done[/]: {head}")
+    for status, words in (("infeasible", "infeasible (see the Diagnosis sheet of its workbook)"),
+                          ("time_limit", "out of time with no portfolio"), ("invalid", "invalid (not solved)"),
+                          ("error", "failed")):
+        k = result.count(status)
+        if k:
+            con.print(f"[bold red]{k} scenario{'s' if k != 1 else ''} {words}[/]")
+    table = Table(title=f"Scenarios{' (first 30)' if n > 30 else ''}", show_lines=False)
+    for col in ("scenario", "status", "objective", "funded", "output"):
+        table.add_column(col, justify="right" if col in ("objective", "funded") else "left", no_wrap=True,
+                         overflow="ellipsis", max_width={"scenario": 28, "output": 30}.get(col))
+    for r in result.records[:30]:
+        obj = "" if r["objective"] is None else f"{r['objective']:,.4f}"
+        table.add_row(r["scenario"], r["status"], obj, str(len(r["selected"])) if r["selected"] else "",
+                      r["output"] or "")
+    con.print(table)
+    for r in result.records:
+        for e in r["errors"][:10]:
+            from .data import Problem
+
+            p = Problem(e["sheet"], e["row"], e["column"], e["value"], e["message"])
+            con.print(f"  • {r['scenario']}: {p}", markup=False)
+        if r["status"] in ("time_limit", "error") and r["message"]:
+            con.print(f"  • {r['scenario']}: {r['message']}", markup=False)
+    for s in result.skipped:
+        con.print(f"  skipped {s['file']}: {s['reason']}", markup=False)
+    con.print(f"Wrote {result.output} and {solved + result.count('infeasible')} scenario workbooks in "
+              f"{result.folder}")
+
+
+@app.command()
+def robust(
+    pipeline: Path = typer.Argument(..., help="The pipeline workbook (.xlsx)."),
+    samples: Optional[int] = typer.Option(None, "--samples", help="How many NPV samples to solve (1–100,000)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random draws (≥ 0): the same seed, the same results."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="Output workbook (default outputs/<input>-robust.xlsx)."),
+    workers: int = typer.Option(1, "--workers", help="Local processes solving samples at once."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                            help="Address of a running Dask scheduler (e.g. tcp://host:8786)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on standard output."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds per solve (overrides Fund)."),
+    mip_gap: Optional[float] = typer.Option(None, "--mip-gap", help="Relative gap (overrides Fund)."),
+):
+    """Monte Carlo over the NPV ranges (npv_low … npv_high): each project's selection frequency (core index)."""
+
+    def go():
+        from .analysis.robust import run_robust
+
+        overrides = _solver_overrides(time_limit, mip_gap)
+        con = _console()
+        with _progress(con, disable=False) as step:
+            result, out = run_robust(pipeline, output, samples=samples, seed=seed, workers=workers,
+                                     scheduler=scheduler, overrides=overrides, progress=step)
+        value, optimum = result.stats("base_value"), result.stats("objective")
+        if as_json:
+            _emit_json({"status": result.status, "objective": result.base_objective, "mip_gap": result.base.gap,
+                        "selected": result.base.selected, "output": str(out), "frequency": result.frequency,
+                        "value": {k: value[k] for k in ("p10", "p50", "p90", "mean", "min", "max")},
+                        "sample_objective": optimum,
+                        "samples": {"requested": result.samples, "solved": len(result.solved),
+                                    "infeasible": result.count("infeasible"),
+                                    "time_limit": result.count("time_limit")},
+                        "seed": result.seed, "categories": result.categories()})
+            return
+        _print_robust(con, result, out)
+
+    _guard(as_json, go)
+
+
+def _print_robust(con, result, out) -> None:
+    from rich.table import Table
+
+    unit = result.data.fund.currency_unit
+    solved = len(result.solved)
+    con.print(f"[bold green]{result.status}[/]: base objective {result.base_objective:,.4f}"
+              f"{' ' + unit if result.data.fund.objective == 'npv' else ''}; {len(result.base.choices)} of "
+              f"{len(result.data.projects)} projects funded. {solved} of {result.samples} samples solved "
+              f"(seed {result.seed}).")
+    value = result.stats("base_value")
+    if value["p50"] is not None:
+        con.print(f"Base portfolio valued in each sample: P10 {value['p10']:,.4f}, P50 {value['p50']:,.4f}, "
+                  f"P90 {value['p90']:,.4f} {unit}")
+    if not result.npv_matters:
+        con.print(f"[yellow]The objective {result.data.fund.objective} gives NPV no weight: every sample has "
+                  "the base optimum.[/]")
+    cats = result.categories()
+    con.print("Projects: " + ", ".join(f"{n} {name}" for name, n in cats.items()))
+    table = Table(title="Selection frequency (top 15)", show_lines=False)
+    for col in ("project", "sector", "base", "frequency", "category"):
+        table.add_column(col, justify="left" if col in ("project", "sector", "category") else "right",
+                         no_wrap=True, overflow="ellipsis", max_width={"sector": 18}.get(col))
+    for r in result.project_rows()[:15]:
+        table.add_row(r["project_id"], r["sector"], r["in_base_portfolio"], f"{r['frequency']:.0%}", r["category"])
+    con.print(table)
+    con.print(f"Wrote {out}")
 
 
 def _solver_overrides(time_limit: float | None, mip_gap: float | None) -> dict:
