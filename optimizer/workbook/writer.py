@@ -117,6 +117,33 @@ _SUMMARY_OBJECTIVE = {"objective value", "best bound"}
 
 _BAD_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
 
+#: header text -> its normalised key; headers repeat across sheets and runs, so each is
+#: normalised once (``normalize`` is a regular expression, too slow to call per cell)
+_NAME_KEYS: dict[str, str] = {}
+#: id of a schema column -> (the column, its normalised name and aliases)
+_COLUMN_KEYS: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def _name_key(name: str) -> str:
+    key = _NAME_KEYS.get(name)
+    if key is None:
+        key = _NAME_KEYS[name] = normalize(name)
+    return key
+
+
+def _column_keys(col) -> frozenset[str]:
+    """``col.keys``, computed once per schema column (the property normalises on every call)."""
+    hit = _COLUMN_KEYS.get(id(col))
+    if hit is None or hit[0] is not col:
+        hit = _COLUMN_KEYS[id(col)] = (col, frozenset(col.keys))
+    return hit[1]
+
+
+def _find_column(header: Sequence[Any], col) -> int | None:
+    """Index of the first header cell naming schema column ``col`` (by name or alias)."""
+    keys = _column_keys(col)
+    return next((j for j, v in enumerate(header) if isinstance(v, str) and _name_key(v) in keys), None)
+
 
 # --------------------------------------------------------------------------- public
 #: bookkeeping columns kept out of sight: the decision each row was written with, so that a
@@ -595,11 +622,7 @@ class _ReportWriter(_CellWriter):
     def _sectors_carried(self, ws, sheet: SourceSheet) -> None:
         hdr = sheet.header_row - 1 if sheet.header_row else None
         header = sheet.rows[hdr] if hdr is not None and hdr < len(sheet.rows) else None
-        sector_keys = SECTORS.column("sector").keys
-        sector_col = None
-        if header is not None:
-            sector_col = next((j for j, h in enumerate(header)
-                               if isinstance(h, str) and normalize(h) in sector_keys), None)
+        sector_col = _find_column(header, SECTORS.column("sector")) if header is not None else None
         if header is None or sector_col is None:  # the reader would have refused this sheet
             self._carried(ws, sheet)
             return
@@ -608,7 +631,8 @@ class _ReportWriter(_CellWriter):
         next_free = used + 1
         positions: dict[str, int] = {}
         for name, _ in SECTOR_REPORT_COLUMNS:
-            j = next((j for j, h in enumerate(header) if isinstance(h, str) and normalize(h) == normalize(name)), None)
+            wanted = _name_key(name)
+            j = next((j for j, h in enumerate(header) if isinstance(h, str) and _name_key(h) == wanted), None)
             if j is None:
                 j, next_free = next_free, next_free + 1
             positions[name] = j
@@ -762,7 +786,7 @@ def _carried_formats(schema: Sheet | None, header: Sequence[Any] | None, cw: _Ce
     for h in header:
         fmt = None
         if isinstance(h, str) and h.strip():
-            key = normalize(h)
+            key = _name_key(h)
             col = by_key.get(key)
             if col is not None:
                 fmt = cw.money if col.type == "money" else cw.share if col.type == "share" else None
@@ -780,34 +804,35 @@ def with_decisions(sheet: SourceSheet, data: Pipeline) -> SourceSheet:
     """
     if sheet.header_row is None:
         return sheet
-    rows = [list(r) for r in sheet.rows]
-    header = rows[sheet.header_row - 1]
+    rows: list[Any] = list(sheet.rows)  # a row becomes a list only when it changes
+    h = sheet.header_row - 1
+    header = rows[h] = list(rows[h])
     column = PROJECTS.column("decision")
     reason = PROJECTS.column("decision_reason")
-
-    def find(col) -> int | None:
-        return next((j for j, v in enumerate(header) if isinstance(v, str) and normalize(v) in col.keys), None)
+    j = _find_column(header, column)  # looked up again only when the header grows
+    copied = {h}
 
     changed = False
     for p in data.projects:
         i = p.row - 1
         if not 0 <= i < len(rows):
             continue
-        j = find(column)
         current = coerce(rows[i][j], column)[0] if j is not None and j < len(rows[i]) else None
         if (current or "auto") == p.decision:
             continue
         for col in (column, reason):
-            if find(col) is None:
+            if _find_column(header, col) is None:
                 header.append(col.name)
-        j, k = find(column), find(reason)
-        for row in (rows[i],):
-            row.extend([None] * (max(j, k) + 1 - len(row)))
-            row[j] = p.decision
-            if p.decision_reason and (row[k] is None or str(row[k]).strip() == ""):
-                row[k] = p.decision_reason
+        j, k = _find_column(header, column), _find_column(header, reason)
+        if i not in copied:
+            rows[i] = list(rows[i])
+            copied.add(i)
+        row = rows[i]
+        row.extend([None] * (max(j, k) + 1 - len(row)))
+        row[j] = p.decision
+        if p.decision_reason and (row[k] is None or str(row[k]).strip() == ""):
+            row[k] = p.decision_reason
         changed = True
     if not changed:
         return sheet
     return SourceSheet(sheet.title, tuple(tuple(r) for r in rows), sheet.header_row)
-
