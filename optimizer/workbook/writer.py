@@ -192,6 +192,9 @@ def write_atomic(path: str | os.PathLike, build: Callable[[Any], None]) -> None:
     tmp = path.parent / f".{path.name}.{os.getpid():08x}{secrets.token_hex(6)}.tmp"
     try:
         wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        fast = _worksheet_class()
+        if fast is not None:
+            wb.worksheet_class = fast
         build(wb)
         wb.close()
         _flush_to_disk(tmp)
@@ -344,6 +347,127 @@ def _describe_failure(path: Path, exc: BaseException) -> str:
             return f"cannot write {path}: the file system of {path.parent} is read-only"
         return f"cannot write {path}: {os_error.strerror or os_error}"
     return f"cannot write {path}: {type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------- sheet data
+#: the worksheet class of :func:`_worksheet_class`, once built (False: XlsxWriter's own is used)
+_FAST_CLASS: Any = None
+
+
+def _worksheet_class():
+    """XlsxWriter's ``Worksheet`` with a faster writer of the ``<sheetData>`` rows, or None.
+
+    XlsxWriter spends most of a large workbook's time turning each stored cell into XML, one
+    attribute list and several method calls per cell. The subclass writes the same bytes for
+    the plain cells this writer stores (numbers, dates, shared strings, blanks, booleans) a row
+    at a time; any other cell, any row with row options and any sheet with comments or in
+    ``constant_memory`` mode goes through XlsxWriter's own code. Without the internals it relies
+    on (another XlsxWriter), None: the stock class is used and only speed is lost.
+    """
+    global _FAST_CLASS
+    if _FAST_CLASS is None:
+        _FAST_CLASS = _build_worksheet_class() or False
+    return _FAST_CLASS or None
+
+
+def _build_worksheet_class():
+    from xlsxwriter.utility import xl_col_to_name
+    from xlsxwriter.worksheet import Worksheet
+
+    needed = ("_write_rows", "_write_row", "_write_cell", "_write_empty_row", "_xml_end_tag")
+    if not all(callable(getattr(Worksheet, name, None)) for name in needed):
+        return None
+    kinds_by_name = {"Number": "n", "Datetime": "n", "String": "s", "RichString": "s", "Blank": "b",
+                     "Boolean": "t"}
+    col_names: dict[int, str] = {}
+
+    class FastRowsWorksheet(Worksheet):
+        def _write_rows(self) -> None:
+            try:
+                plain = (not self.comments and not self.constant_memory and self.excel_version != 2010
+                         and self.default_row_height == self.original_row_height
+                         and self.dim_colmin is not None)
+                table, row_info, col_info = self.table, self.row_info, self.col_info
+                rmin, rmax = self.dim_rowmin, self.dim_rowmax
+            except AttributeError:
+                plain = False
+            if not plain:
+                super()._write_rows()
+                return
+            # the <row> spans: for each block of 16 rows, the first and last column holding a cell
+            filled = sorted(r for r, cells in table.items() if cells and rmin <= r <= rmax)
+            blocks: dict[int, list[int]] = {}
+            for r in filled:
+                cells = table[r]
+                lo, hi = min(cells), max(cells)
+                block = blocks.get(r >> 4)
+                if block is None:
+                    blocks[r >> 4] = [lo, hi]
+                else:
+                    if lo < block[0]:
+                        block[0] = lo
+                    if hi > block[1]:
+                        block[1] = hi
+            spans = {b: f"{lo + 1}:{hi + 1}" for b, (lo, hi) in blocks.items()}
+            self.row_spans = spans
+            rows = filled
+            if row_info:
+                rows = sorted(set(filled).union(r for r in row_info if rmin <= r <= rmax))
+            styles: dict[Any, str] = {}  # format -> its ' s="…"' attribute
+            kinds: dict[type, str | None] = {}
+            write = self.fh.write
+            for r in rows:
+                span = spans.get(r >> 4)
+                if r in row_info:  # row height, format or hiding: XlsxWriter's own writer
+                    if table.get(r):
+                        self._write_row(r, span, row_info[r])
+                        for c in range(self.dim_colmin, self.dim_colmax + 1):
+                            if c in table[r]:
+                                self._write_cell(r, c, table[r][c])
+                        self._xml_end_tag("row")
+                    else:
+                        self._write_empty_row(r, span, row_info[r])
+                    continue
+                cells = table[r]
+                n = str(r + 1)
+                out = [f'<row r="{n}" spans="{span}">' if span else f'<row r="{n}">']
+                for c in sorted(cells):
+                    cell = cells[c]
+                    kind = kinds.get(cell.__class__, "")
+                    if kind == "":
+                        kind = kinds[cell.__class__] = kinds_by_name.get(cell.__class__.__name__)
+                    if kind is None:  # formulas, errors, …
+                        write("".join(out))
+                        out.clear()
+                        self._write_cell(r, c, cell)
+                        continue
+                    fmt = cell.format
+                    if fmt:
+                        s = styles.get(fmt)
+                        if s is None:
+                            s = styles[fmt] = f' s="{fmt._get_xf_index()}"'
+                    elif c in col_info and col_info[c].column_format is not None:
+                        fmt = col_info[c].column_format
+                        s = styles.get(fmt)
+                        if s is None:
+                            s = styles[fmt] = f' s="{fmt._get_xf_index()}"'
+                    else:
+                        s = ""
+                    ref = col_names.get(c)
+                    if ref is None:
+                        ref = col_names[c] = xl_col_to_name(c)
+                    if kind == "n":
+                        out.append(f'<c r="{ref}{n}"{s}><v>{cell.number:.16G}</v></c>')
+                    elif kind == "s":
+                        out.append(f'<c r="{ref}{n}"{s} t="s"><v>{cell.string}</v></c>')
+                    elif kind == "b":
+                        out.append(f'<c r="{ref}{n}"{s}/>')
+                    else:
+                        out.append(f'<c r="{ref}{n}"{s} t="b"><v>{cell.boolean}</v></c>')
+                out.append("</row>")
+                write("".join(out))
+
+    return FastRowsWorksheet
 
 
 # --------------------------------------------------------------------------- cells

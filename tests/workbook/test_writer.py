@@ -314,3 +314,68 @@ def test_read_only_folder_raises_output_error(tmp_path, run):
         assert list(folder.iterdir()) == []
     finally:
         folder.chmod(0o700)
+
+
+# --------------------------------------------------------------------------- sheet data
+def _fill(wb) -> None:
+    """Every kind of cell and row the writers produce, and some they do not."""
+    money = wb.add_format({"num_format": "#,##0.000"})
+    bold = wb.add_format({"bold": True})
+    unused = wb.add_format({"italic": True})
+    ws = wb.add_worksheet("Cells")
+    ws.set_column(6, 6, 12, bold)  # a column format applies to its cells without one
+    ws.set_column(8, 8, 20, None, {"hidden": True})
+    ws.set_row(5, 30)  # row options
+    ws.set_row(7, None, bold)
+    ws.set_row(40, 18)  # a row with options and no cells
+    values = [0, -0.0, 1, -17, 2**53 + 1, 10**20, 1e-300, 0.1 + 0.2, 1 / 3, 123456789.123456789, 5e-324]
+    texts = ["plain", "=1+1", "+cmd", "-x", "@SUM(A1)", 'a & b < c > "d"', "line\nbreak", " padded ",
+             "ctrl\x01\x1f", "_x0041_", "\ufffe", "ünïcödé ✓", "x" * 300]
+    for i in range(70):
+        for j, v in enumerate(values[: 3 + i % 9]):
+            ws.write_number(i, j * 2 % 13, v * (i + 1), money if (i + j) % 3 == 0 else None)
+        ws.write_string(i, 1 + i % 11, texts[i % len(texts)], bold if i % 4 == 0 else None)
+        if i % 5 == 0:
+            ws.write_blank(i, 14, None, money)
+        if i % 6 == 0:
+            ws.write_boolean(i, 15, i % 12 == 0)
+        if i % 7 == 0:
+            ws.write_datetime(i, 16, dt.datetime(2026, 1, 1 + i % 28, i % 24), money)
+        if i % 9 == 0:
+            ws.write_formula(i, 17, "=A1+1", None, 2)
+    ws.write_rich_string(3, 18, "a ", bold, "rich", " string")
+    ws.write_url(4, 18, "https://example.com", None, "a link")
+    ws.write_string(200, 2000, "far away")
+    wb.add_worksheet("Empty").set_row(3, 25)
+    wb.add_worksheet("Blank")
+    noted = wb.add_worksheet("Noted")  # comments: XlsxWriter's own rows
+    noted.write_string(0, 0, "a")
+    noted.write_comment(0, 0, "a note")
+    noted.write_number(2, 3, 4.5, unused)
+    chart = wb.add_chart({"type": "column"})
+    chart.add_series({"categories": ["Cells", 0, 1, 9, 1], "values": ["Cells", 0, 0, 9, 0]})
+    ws.insert_chart(0, 20, chart)
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def test_fast_sheet_data_is_byte_for_byte_xlsxwriter_s(tmp_path):
+    from optimizer.workbook.writer import WORKBOOK_OPTIONS, _worksheet_class
+
+    fast = _worksheet_class()
+    assert fast is not None, "the installed XlsxWriter lacks what the fast rows rely on"
+    stock_path, fast_path = tmp_path / "stock.xlsx", tmp_path / "fast.xlsx"
+    for path, cls in ((stock_path, None), (fast_path, fast)):
+        wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+        if cls is not None:
+            wb.worksheet_class = cls
+        _fill(wb)
+        wb.close()
+    stock, ours = _parts(stock_path), _parts(fast_path)
+    assert sorted(stock) == sorted(ours)
+    for name in stock:
+        assert ours[name] == stock[name], name
+    assert b"<row" in stock["xl/worksheets/sheet1.xml"]
