@@ -470,6 +470,28 @@ def _build_worksheet_class():
     return FastRowsWorksheet
 
 
+def _direct_cells(ws):
+    """What storing cells into ``ws`` directly needs, or None when ``ws`` keeps them otherwise.
+
+    (number record, text record, shared-string numbering, longest text stored without a
+    length check, rows, columns): XlsxWriter keeps each row's cells in a dict, column -> a
+    ``Number(number, format)`` or ``String(shared string index, format)`` record.
+    """
+    import xlsxwriter.worksheet as xw
+
+    number = getattr(xw, "CellNumberTuple", None) or getattr(xw, "cell_number_tuple", None)
+    string = getattr(xw, "CellStringTuple", None) or getattr(xw, "cell_string_tuple", None)
+    try:
+        if (number is None or string is None or number.__name__ != "Number" or string.__name__ != "String"
+                or tuple(number._fields) != ("number", "format") or tuple(string._fields) != ("string", "format")
+                or ws.constant_memory or not isinstance(ws.table, dict) or not callable(ws._check_dimensions)):
+            return None
+        return (number, string, ws.str_table._get_shared_string_index, ws.xls_strmax // 2,
+                ws.xls_rowmax, ws.xls_colmax)
+    except AttributeError:
+        return None
+
+
 # --------------------------------------------------------------------------- cells
 class _CellWriter:
     """Formats of one workbook and a type-keeping ``cell`` writer shared by report and template."""
@@ -503,6 +525,61 @@ class _CellWriter:
             ws.write_boolean(r, c, v)
         else:
             self._other(ws, r, c, v, fmt)
+
+    def row_writer(self, ws) -> Callable[[int, Sequence[Any], Sequence[Any]], None]:
+        """``put(r, values, fmts)``: each ``values[j]`` to column ``j`` of row ``r`` with format
+        ``fmts[j]`` (``fmts`` at least as long as ``values``), exactly as :meth:`cell` writes it.
+
+        Finite numbers and text, nearly every cell of a large sheet, are stored into the sheet
+        directly as XlsxWriter's own ``write_number`` and ``write_string`` store them (text stays
+        text: nothing is ever taken for a formula); any other value goes through :meth:`cell`.
+        Shared strings are numbered in the same order as cell by cell, so the file is the same.
+        """
+        cell = self.cell
+
+        def put_each(r: int, values: Sequence[Any], fmts: Sequence[Any]) -> None:
+            for j, v in enumerate(values):
+                if v is not None:
+                    cell(ws, r, j, v, fmts[j])
+
+        direct = _direct_cells(ws)
+        if direct is None:
+            return put_each
+        number, string, string_index, long_text, max_rows, max_cols = direct
+        table, check, isfinite, new = ws.table, ws._check_dimensions, math.isfinite, tuple.__new__
+
+        def put(r: int, values: Sequence[Any], fmts: Sequence[Any]) -> None:
+            if r >= max_rows or len(values) > max_cols:
+                return put_each(r, values, fmts)
+            cells: dict[int, Any] = {}
+            for j, v in enumerate(values):
+                if v is None:
+                    continue
+                t = type(v)
+                if t is str:
+                    if not v:
+                        continue
+                    if len(v) > long_text:  # may need truncating: XlsxWriter's own check
+                        cell(ws, r, j, v, fmts[j])
+                    else:
+                        cells[j] = new(string, (string_index(v), fmts[j]))
+                elif t is float:
+                    if isfinite(v):
+                        cells[j] = new(number, (v, fmts[j]))
+                elif t is int:
+                    cells[j] = new(number, (v, fmts[j]))
+                else:
+                    cell(ws, r, j, v, fmts[j])
+            if cells:  # columns in ascending order: the first and the last set the sheet's extent
+                check(r, next(iter(cells)))
+                check(r, next(reversed(cells)))
+                stored = table.get(r)
+                if stored:
+                    stored.update(cells)
+                else:
+                    table[r] = cells
+
+        return put
 
     def _other(self, ws, r: int, c: int, v: Any, fmt) -> None:
         if isinstance(v, str):
@@ -652,20 +729,18 @@ class _ReportWriter(_CellWriter):
         fmts = [self.fmt(k) for k in kinds]
         widths = [len(c) for c in columns]
         self._header(ws, columns)
-        cell = self.cell
+        put = self.row_writer(ws)
         for i, row in enumerate(rows, 1):
             get = row.get
+            values = [get(key) for key in columns]
             override = row_formats(row) if row_formats else None
-            for j, key in enumerate(columns):
-                v = get(key)
-                if v is None:
-                    continue
-                fmt = override.get(key, fmts[j]) if override else fmts[j]
-                cell(ws, i, j, v, fmt)
-                if i <= WIDTH_SAMPLE_ROWS:
-                    w = display_width(v, kinds[j])
-                    if w > widths[j]:
-                        widths[j] = w
+            put(i, values, [override.get(key, f) for key, f in zip(columns, fmts)] if override else fmts)
+            if i <= WIDTH_SAMPLE_ROWS:
+                for j, v in enumerate(values):
+                    if v is not None:
+                        w = display_width(v, kinds[j])
+                        if w > widths[j]:
+                            widths[j] = w
         self._finish_table(ws, columns, widths, len(rows), freeze_cols)
         return columns
 
@@ -836,16 +911,18 @@ class _ReportWriter(_CellWriter):
 
     # ---------------------------------------------------------------- carried input sheets
     def _carried(self, ws, sheet: SourceSheet, skip_cols: set[int] | None = None) -> dict[int, int]:
-        """Write an input sheet cell by cell, types kept; return measured column widths."""
+        """Write an input sheet row by row, types kept; return measured column widths."""
         rows = sheet.rows
         ncols = max((len(r) for r in rows), default=0)
         self._check_size(ws.name, len(rows), ncols)
         hdr = sheet.header_row - 1 if sheet.header_row else None
         header = rows[hdr] if hdr is not None and hdr < len(rows) else None
         fmts = _carried_formats(find_sheet(sheet.title), header, self)
-        nf = len(fmts)
+        fmts += [None] * (ncols - len(fmts))
+        width_kinds = ["money" if f is self.money else None for f in fmts]
         widths: dict[int, int] = {}
         cell = self.cell
+        put = self.row_writer(ws)
         skip = skip_cols or set()
         body_seen = 0
         for i, row in enumerate(rows):
@@ -863,14 +940,14 @@ class _ReportWriter(_CellWriter):
                 continue
             measure = body_seen < WIDTH_SAMPLE_ROWS and (hdr is None or i > hdr)
             body_seen += 1 if measure else 0
-            for j, v in enumerate(row):
-                if v is None or (skip and j in skip):
-                    continue
-                cell(ws, i, j, v, fmts[j] if j < nf else None)
-                if measure:
-                    w = display_width(v, "money" if j < nf and fmts[j] is self.money else None)
-                    if w > widths.get(j, 0):
-                        widths[j] = w
+            values = [None if j in skip else v for j, v in enumerate(row)] if skip else row
+            put(i, values, fmts)
+            if measure:
+                for j, v in enumerate(values):
+                    if v is not None:
+                        w = display_width(v, width_kinds[j])
+                        if w > widths.get(j, 0):
+                            widths[j] = w
         for j, w in widths.items():
             ws.set_column(j, j, _fit(w))
         if hdr is not None:

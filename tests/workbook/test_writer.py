@@ -379,3 +379,60 @@ def test_fast_sheet_data_is_byte_for_byte_xlsxwriter_s(tmp_path):
     for name in stock:
         assert ours[name] == stock[name], name
     assert b"<row" in stock["xl/worksheets/sheet1.xml"]
+
+
+class _Money(float):
+    """A float subclass: written through the general path, still a number."""
+
+
+def test_row_writer_stores_what_cell_by_cell_stores(tmp_path):
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from optimizer.workbook.writer import WORKBOOK_OPTIONS, _CellWriter, _worksheet_class
+
+    rows = [
+        ["text", "=1+1", "+cmd", "-x", "@SUM(A1)", "", None, 0, -1, 2.5, math.nan, math.inf, -math.inf, True, False],
+        [dt.datetime(2026, 3, 31), dt.datetime(2026, 3, 31, 8, 30), dt.date(2026, 1, 2), dt.time(7, 15),
+         dt.timedelta(hours=30), Decimal("1.25"), Fraction(1, 4), _Money(3.5), ["a", "b"], {"z", "y"}, (), None,
+         2**70, 1e300, "x" * 40000],
+        [None] * 5 + ["only the sixth", None, 7.0],
+        [None] * 8,
+        ["=HYPERLINK(\"x\")", 'a & b < c > "d"', "ctrl\x01", " padded ", "line\nbreak", "ünïcödé ✓"],
+        [float(j) for j in range(16)],  # plain values only, out to the sheet's last column
+    ]
+    plain = [[None, None, 1.5, "a"], [None, None, None, 2]]  # the sheet's extent is set by these alone
+    paths = []
+    for how in ("cell", "row"):
+        for cls in (None, _worksheet_class()):
+            path = tmp_path / f"{how}-{cls is not None}.xlsx"
+            wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+            if cls is not None:
+                wb.worksheet_class = cls
+            cw = _CellWriter(wb)
+            fmts = [cw.money if j % 3 == 0 else cw.share if j % 3 == 1 else None for j in range(16)]
+            for name, sheet_rows in (("First", rows), ("Second", rows), ("Third", plain)):
+                ws = wb.add_worksheet(name)  # shared strings are numbered across sheets
+                if name == "First":
+                    ws.write_string(0, 3, "replaced")  # written over by the row
+                    ws.write_string(0, 20, "kept")  # beside the row
+                    ws.write_number(3, 2, 1.0)  # in a row of nothing but empty values
+                put = cw.row_writer(ws)
+                for i, values in enumerate(sheet_rows, 2 if name == "Third" else 0):
+                    if how == "cell":
+                        for j, v in enumerate(values):
+                            cw.cell(ws, i, j, v, fmts[j])
+                    else:
+                        put(i, values, fmts)
+            wb.close()
+            paths.append(path)
+    reference = _parts(paths[0])
+    for path in paths[1:]:
+        ours = _parts(path)
+        assert sorted(ours) == sorted(reference)
+        for name in reference:
+            assert ours[name] == reference[name], (path.name, name)
+    wb = openpyxl.load_workbook(paths[-1])
+    ws = wb["First"]
+    assert [ws.cell(1, j).value for j in range(1, 6)] == ["text", "=1+1", "+cmd", "-x", "@SUM(A1)"]
+    assert ws.cell(1, 2).data_type == "s"
