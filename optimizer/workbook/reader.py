@@ -74,6 +74,8 @@ class RawTable:
     rows: list[tuple[int, tuple]] = field(default_factory=list)
     #: header texts that are not schema columns, in sheet order
     extra: list[tuple[int, str]] = field(default_factory=list)
+    #: the validator's coerced records and cell problems, worked out once (see validate._records)
+    records: tuple | None = field(default=None, repr=False, compare=False)
 
     def column_name(self, key: str) -> str:
         return self.columns[key][1] if key in self.columns else key

@@ -21,11 +21,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
 
 
 def normalize(name: object) -> str:
-    """Sheet and column names match case-insensitively, ignoring spaces, ``_`` and ``-``."""
-    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+    """Sheet and column names match case-insensitively, ignoring spaces, ``_`` and ``-``.
+
+    Called for every header, sheet title and choice cell, so each distinct name is worked out
+    once (a regular expression per call is too slow for a 10,000-row sheet).
+    """
+    try:
+        return _normalize_cached(name)
+    except TypeError:  # unhashable: not a cell value, but normalize never refuses
+        return _SEPARATORS.sub("", str(name)).lower()
+
+
+@lru_cache(maxsize=16384, typed=True)  # typed: 1, 1.0 and True are different names
+def _normalize_cached(name: object) -> str:
+    return _SEPARATORS.sub("", str(name)).lower()
 
 
 @dataclass(frozen=True)
@@ -43,7 +58,7 @@ class Column:
 
     @property
     def keys(self) -> set[str]:
-        return {normalize(self.name), *(normalize(a) for a in self.aliases)}
+        return set(_column_keys(self.name, self.aliases))
 
     @property
     def range_text(self) -> str:
@@ -241,6 +256,12 @@ def find_sheet(name: str) -> Sheet | None:
         if key == normalize(s.name) or key in {normalize(a) for a in s.aliases}:
             return s
     return None
+
+
+@lru_cache(maxsize=None)
+def _column_keys(name: str, aliases: tuple[str, ...]) -> frozenset[str]:
+    """The normalized names a column answers to (asked for every row by the validator)."""
+    return frozenset({normalize(name), *(normalize(a) for a in aliases)})
 
 
 SCHEDULE_COLUMN = re.compile(r"^y(?:ear)?(\d{1,3})$")

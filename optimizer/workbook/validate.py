@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from ..data import (BudgetYear, Fund, Investor, Pipeline, Problem, Project, Rule, Scenario, SectorLimit,
                     Source)
 from ..errors import InputError
-from .coerce import coerce, is_blank
+from .coerce import coerce, coerce_column, is_blank
 from .reader import RawTable, RawWorkbook, read_raw
 from .schema import (BUDGET, CAPEX_SCHEDULE, FUND, INVESTORS, PROJECTS, RULES, SCENARIOS, SCHEDULE_COLUMN,
                      SECTORS, find_sheet, normalize)
@@ -43,30 +43,57 @@ def validate_path(path, warnings: list[Problem] | None = None) -> list[Problem]:
 
 # --------------------------------------------------------------------------- records
 def _records(table: RawTable | None, problems: list[Problem]) -> list[tuple[int, dict]]:
-    """Coerce every known column of every row; a bad cell becomes a located problem."""
+    """Coerce every known column of every row; a bad cell becomes a located problem.
+
+    Several checks walk the same table's records (Projects three times), so they are worked
+    out once per table and kept on it; each call adds the table's cell problems to
+    ``problems`` as a fresh pass would.
+    """
     if table is None or table.header_row is None:
         return []
+    cached = table.records
+    if cached is None:
+        cached = table.records = _coerce_records(table)
+    problems.extend(cached[1])
+    return cached[0]
+
+
+def _coerce_records(table: RawTable) -> tuple[list[tuple[int, dict]], list[Problem]]:
+    """(records, problems): a dict per row of the known columns' typed values (a blank cell
+    is absent, a bad or missing required one is ``_INVALID``), and the problems in row order,
+    then column order, as a row-by-row pass finds them. Coerced a column at a time."""
     sheet = table.schema
-    out = []
-    for excel_row, cells in table.rows:
-        rec: dict = {}
-        for col in sheet.columns:
-            if col.name not in table.columns:
-                continue
-            j, header = table.columns[col.name]
-            value = cells[j] if j < len(cells) else None
-            v, err = coerce(value, col)
-            if err:
-                problems.append(Problem(table.title, excel_row, header, value, f"{col.name} {err}"))
-                rec[col.name] = _INVALID
-            elif v is None:
-                if col.required and not (sheet is PROJECTS and col.name == "capex"):
-                    problems.append(Problem(table.title, excel_row, header, None, f"{col.name} is required"))
-                    rec[col.name] = _INVALID
-            else:
-                rec[col.name] = v
-        out.append((excel_row, rec))
-    return out
+    rows = table.rows
+    found: list[tuple[int, Problem]] = []  # (row index × columns + column index, problem)
+    names: list[str] = []
+    columns: list[list] = []
+    known = [col for col in sheet.columns if col.name in table.columns]
+    width = len(known)
+    shortest = min((len(cells) for _, cells in rows), default=0)
+    for k, col in enumerate(known):
+        j, header = table.columns[col.name]
+        if j < shortest:
+            values = [cells[j] for _, cells in rows]
+        else:
+            values = [cells[j] if j < len(cells) else None for _, cells in rows]
+        out, errors = coerce_column(values, col)
+        name = col.name
+        for i, err in errors.items():
+            found.append((i * width + k, Problem(table.title, rows[i][0], header, values[i], f"{name} {err}")))
+            out[i] = _INVALID
+        if col.required and not (sheet is PROJECTS and name == "capex"):
+            for i in [i for i, v in enumerate(out) if v is None]:
+                found.append((i * width + k, Problem(table.title, rows[i][0], header, None, f"{name} is required")))
+                out[i] = _INVALID
+        names.append(name)
+        columns.append(out)
+    if columns:
+        records = [(row[0], {n: v for n, v in zip(names, values) if v is not None})
+                   for row, values in zip(rows, zip(*columns))]
+    else:
+        records = [(row[0], {}) for row in rows]
+    found.sort(key=lambda f: f[0])
+    return records, [p for _, p in found]
 
 
 class _Invalid:
@@ -205,23 +232,28 @@ def _schedules(table: RawTable | None, problems: list[Problem]) -> dict[str, tup
     if pcol is None:
         return {}
     out: dict[str, tuple[int, tuple[float, ...]]] = {}
-    for excel_row, cells in table.rows:
-        pid_cell = cells[pcol[0]] if pcol[0] < len(cells) else None
-        pid, _ = coerce(pid_cell, CAPEX_SCHEDULE.column("project_id"))
+    rows = table.rows
+    pids, _ = coerce_column(_column_cells(rows, pcol[0]), CAPEX_SCHEDULE.column("project_id"))
+    years = []  # (year, header, cells, amounts, errors), coerced a column at a time
+    for y, j, header in ycols:
+        cells = _column_cells(rows, j)
+        years.append((y, header, cells, *coerce_column(cells, _SCHEDULE_MONEY)))
+    length = max((y for y, _, _ in ycols), default=0)
+    for i, (excel_row, _) in enumerate(rows):
+        pid = pids[i]
         if pid is None:
             problems.append(Problem(table.title, excel_row, pcol[1], None, "project_id is required"))
             continue
-        length = max((y for y, _, _ in ycols), default=0)
         amounts = [0.0] * length
         bad = False
-        for y, j, header in ycols:
-            cell = cells[j] if j < len(cells) else None
-            v, err = coerce(cell, _SCHEDULE_MONEY)
-            if err:
-                problems.append(Problem(table.title, excel_row, header, cell, f"{header} {err}"))
+        for y, header, cells, values, errors in years:
+            if errors and i in errors:
+                problems.append(Problem(table.title, excel_row, header, cells[i], f"{header} {errors[i]}"))
                 bad = True
-            elif v is not None:
-                amounts[y - 1] = v
+            else:
+                v = values[i]
+                if v is not None:
+                    amounts[y - 1] = v
         while amounts and amounts[-1] == 0:
             amounts.pop()
         if pid in out:
@@ -234,6 +266,11 @@ def _schedules(table: RawTable | None, problems: list[Problem]) -> dict[str, tup
             bad = True
         out[pid] = (excel_row, tuple(amounts) if not bad else ())
     return out
+
+
+def _column_cells(rows: list[tuple[int, tuple]], j: int) -> list:
+    """Column ``j`` of a table's rows (None where a row is shorter)."""
+    return [cells[j] if j < len(cells) else None for _, cells in rows]
 
 
 from .schema import Column as _Column  # noqa: E402
@@ -256,66 +293,73 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
     projects: list[Project] = []
     first_row: dict[str, int] = {}
     col = table.column_name
+    title = table.title
+    has_capex = "capex" in table.columns or bool(schedules)
+    first_year = fund.planning_start
+    last_year = fund.planning_start + fund.horizon_years - 1
     for excel_row, rec in records:
-        pid = _val(rec, "project_id")
+        # the row's valid values: a bad cell (``_INVALID``) reads as absent, as _val has it
+        val = {k: v for k, v in rec.items() if v is not _INVALID}
+        invalid = len(val) != len(rec)
+        get = val.get
+        pid = get("project_id")
         if pid is not None:
             if pid in first_row:
-                problems.append(Problem(table.title, excel_row, col("project_id"), pid,
+                problems.append(Problem(title, excel_row, col("project_id"), pid,
                                         f"duplicate project_id {pid} (first on row {first_row[pid]})"))
                 continue
             first_row[pid] = excel_row
-        sched_row, schedule = schedules.get(pid, (None, None)) if pid is not None else (None, None)
-        capex = _val(rec, "capex")
-        duration = _val(rec, "duration", 1)
+        schedule = schedules.get(pid, (None, None))[1] if pid is not None else None
+        capex = get("capex")
+        duration = get("duration", 1)
         if schedule is None:
-            if rec.get("capex") is None and ("capex" in table.columns or schedules):
-                problems.append(Problem(table.title, excel_row, col("capex"), None,
+            if "capex" not in rec and has_capex:
+                problems.append(Problem(title, excel_row, col("capex"), None,
                                         "capex is required (or give the project a CapexSchedule row)"))
             elif capex is not None:
                 schedule = tuple([capex / duration] * duration)
         elif schedule:
             capex = sum(schedule)
-        min_stake = _val(rec, "min_stake", 1.0)
-        max_stake = _val(rec, "max_stake", 1.0)
+        min_stake = get("min_stake", 1.0)
+        max_stake = get("max_stake", 1.0)
         if "max_stake" in rec and "min_stake" not in rec:
             # only max_stake given: all or nothing at that share (never "min 1 > max")
             min_stake = max_stake
         stakes_ok = rec.get("min_stake") is not _INVALID and rec.get("max_stake") is not _INVALID
         if stakes_ok and min_stake > max_stake:
-            problems.append(Problem(table.title, excel_row, col("min_stake"), min_stake,
+            problems.append(Problem(title, excel_row, col("min_stake"), min_stake,
                                     f"min_stake is above max_stake ({max_stake:g})"))
-        if max_stake <= 0 and _ok(rec, "max_stake"):
-            problems.append(Problem(table.title, excel_row, col("max_stake"), max_stake,
+        if max_stake <= 0 and "max_stake" in val:
+            problems.append(Problem(title, excel_row, col("max_stake"), max_stake,
                                     "max_stake must be above 0 (use decision = exclude to leave a project out)"))
-        es, ls = _val(rec, "earliest_start"), _val(rec, "latest_start")
+        es, ls = get("earliest_start"), get("latest_start")
         if es is not None and ls is not None and es > ls:
-            problems.append(Problem(table.title, excel_row, col("earliest_start"), es,
+            problems.append(Problem(title, excel_row, col("earliest_start"), es,
                                     f"earliest_start is after latest_start ({ls})"))
-        last_year = fund.planning_start + fund.horizon_years - 1
         for name, year in (("earliest_start", es), ("latest_start", ls)):
-            if year is not None and not fund.planning_start <= year <= last_year:
-                problems.append(Problem(table.title, excel_row, col(name), year,
+            if year is not None and not first_year <= year <= last_year:
+                problems.append(Problem(title, excel_row, col(name), year,
                                         f"{name} is outside the planning horizon "
-                                        f"{fund.planning_start}–{last_year}"))
-        npv, lo, hi = _val(rec, "npv"), _val(rec, "npv_low"), _val(rec, "npv_high")
+                                        f"{first_year}–{last_year}"))
+        npv, lo, hi = get("npv"), get("npv_low"), get("npv_high")
         if npv is not None and lo is not None and lo > npv:
-            problems.append(Problem(table.title, excel_row, col("npv_low"), lo, f"npv_low is above npv ({npv:g})"))
+            problems.append(Problem(title, excel_row, col("npv_low"), lo, f"npv_low is above npv ({npv:g})"))
         if npv is not None and hi is not None and hi < npv:
-            problems.append(Problem(table.title, excel_row, col("npv_high"), hi, f"npv_high is below npv ({npv:g})"))
-        if (any(v is _INVALID for v in rec.values()) or not _ok(rec, "project_id", "name", "sector", "npv")
+            problems.append(Problem(title, excel_row, col("npv_high"), hi, f"npv_high is below npv ({npv:g})"))
+        if (invalid or pid is None or "name" not in val or "sector" not in val or npv is None
                 or not schedule):
             continue  # a missing column or a bad cell: already reported
         projects.append(Project(
-            project_id=pid, name=rec["name"], sector=rec["sector"], capex=float(capex), npv=float(npv),
-            schedule=tuple(float(x) for x in schedule), row=excel_row,
-            npv_low=lo, npv_high=hi, risk=_val(rec, "risk"), strategic_score=_val(rec, "strategic_score"),
-            us_score=_val(rec, "us_score"), jp_score=_val(rec, "jp_score"),
-            us_approval=_val(rec, "us_approval", "pending"), jp_approval=_val(rec, "jp_approval", "pending"),
-            jp_content=_val(rec, "jp_content"), state=_val(rec, "state"),
-            leverage_eligible=bool(_val(rec, "leverage_eligible", False)),
+            project_id=pid, name=val["name"], sector=val["sector"], capex=float(capex), npv=float(npv),
+            schedule=tuple([float(x) for x in schedule]), row=excel_row,
+            npv_low=lo, npv_high=hi, risk=get("risk"), strategic_score=get("strategic_score"),
+            us_score=get("us_score"), jp_score=get("jp_score"),
+            us_approval=get("us_approval", "pending"), jp_approval=get("jp_approval", "pending"),
+            jp_content=get("jp_content"), state=get("state"),
+            leverage_eligible=bool(get("leverage_eligible", False)),
             min_stake=float(min_stake), max_stake=float(max_stake), earliest_start=es,
-            latest_start=ls, duration=int(duration), esg_score=_val(rec, "esg_score"), jobs=_val(rec, "jobs"),
-            decision=_val(rec, "decision", "auto"), decision_reason=_val(rec, "decision_reason"),
+            latest_start=ls, duration=int(duration), esg_score=get("esg_score"), jobs=get("jobs"),
+            decision=get("decision", "auto"), decision_reason=get("decision_reason"),
         ))
     stitle = schedule_table.title if schedule_table is not None else CAPEX_SCHEDULE.name
     scol = schedule_table.column_name("project_id") if schedule_table is not None else "project_id"
@@ -536,21 +580,29 @@ def _money(pipeline: Pipeline, schedules: dict | None = None) -> list[tuple[floa
     CapexSchedule rows (``schedules``: project_id -> (Excel row, amounts)) a scheduled project's
     capex is located at its schedule cells."""
     amounts: list[tuple[float, str, int | None, str]] = []
+    append = amounts.append
 
     def add(value, sheet: str, row: int | None, column: str) -> None:
         if value is not None and value != 0:
-            amounts.append((abs(float(value)), sheet, row, column))
+            append((abs(float(value)), sheet, row, column))
 
+    schedules = schedules or {}
     for p in pipeline.projects:
-        scheduled = (schedules or {}).get(p.project_id)
+        row = p.row
+        scheduled = schedules.get(p.project_id)
         if scheduled and scheduled[1]:
+            srow = scheduled[0]
             for k, x in enumerate(scheduled[1], 1):
-                add(x, "CapexSchedule", scheduled[0], f"Y{k}")
-        else:
-            add(p.capex, "Projects", p.row, "capex")
-        add(p.npv, "Projects", p.row, "npv")
-        for name in ("npv_low", "npv_high"):
-            add(getattr(p, name), "Projects", p.row, name)
+                if x != 0:
+                    append((abs(float(x)), "CapexSchedule", srow, f"Y{k}"))
+        elif p.capex != 0:  # never None
+            append((abs(float(p.capex)), "Projects", row, "capex"))
+        if p.npv != 0:
+            append((abs(float(p.npv)), "Projects", row, "npv"))
+        if p.npv_low is not None and p.npv_low != 0:
+            append((abs(float(p.npv_low)), "Projects", row, "npv_low"))
+        if p.npv_high is not None and p.npv_high != 0:
+            append((abs(float(p.npv_high)), "Projects", row, "npv_high"))
     add(pipeline.fund.equity_capital, "Fund", None, "equity_capital")
     for b in pipeline.budget:
         add(b.capital_limit, "Budget", b.row, "capital_limit")
@@ -566,10 +618,12 @@ def scale_problems(pipeline: Pipeline, schedules: dict | None = None) -> list[Pr
     amounts = _money(pipeline, schedules)
     if not amounts:
         return []
-    typical = sorted(a[0] for a in amounts)[len(amounts) // 2]
+    typical = sorted([a[0] for a in amounts])[len(amounts) // 2]
     unit = pipeline.fund.currency_unit
     out = []
-    for value, sheet, row, column in sorted(amounts, reverse=True):
+    # only the amounts past the limit are reported, largest first: sort just those
+    limit = SCALE_RATIO_MAX * typical
+    for value, sheet, row, column in sorted([a for a in amounts if a[0] > limit], reverse=True):
         if value <= SCALE_RATIO_MAX * typical:
             break
         out.append(Problem(sheet, row, column, value,
