@@ -479,6 +479,8 @@ def _build_worksheet_class():
             # formats are numbered in the order XlsxWriter meets them, cell by cell
             styles: dict[Any, str] = {}
             col_styles: dict[int, str] = {}
+            # a number's text: a sheet holds few distinct numbers, and formatting is the slow part
+            texts: dict[float, str] = {}
             write = self.fh.write
             for r in rows:
                 span = spans.get(r >> 4)
@@ -516,7 +518,14 @@ def _build_worksheet_class():
                             fmt = info.column_format if info is not None else None
                             s = col_styles[c] = "" if fmt is None else f' s="{fmt._get_xf_index()}"'
                     if kind == "n":
-                        add(f'<c r="{names[c]}{n}"{s}><v>{cell.number:.16G}</v></c>')
+                        v = cell.number
+                        if v and (v.__class__ is float or v.__class__ is int):
+                            text = texts.get(v)
+                            if text is None:
+                                text = texts[v] = f"{v:.16G}"
+                        else:  # zero (0 and -0.0 are one key but two texts), Decimal, …
+                            text = f"{v:.16G}"
+                        add(f'<c r="{names[c]}{n}"{s}><v>{text}</v></c>')
                     elif kind == "s":
                         add(f'<c r="{names[c]}{n}"{s} t="s"><v>{cell.string}</v></c>')
                     elif kind == "b":

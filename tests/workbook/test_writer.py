@@ -343,6 +343,10 @@ def _fill(wb) -> None:
             ws.write_datetime(i, 16, dt.datetime(2026, 1, 1 + i % 28, i % 24), money)
         if i % 9 == 0:
             ws.write_formula(i, 17, "=A1+1", None, 2)
+    from decimal import Decimal
+
+    for i, v in enumerate((Decimal("1.250"), 1.25, 3, 3.0, -0.0, 0, 2**53 + 1, float(2**53))):  # equal, not alike
+        ws.write_number(60 + i, 19, v)
     ws.write_rich_string(3, 18, "a ", bold, "rich", " string")
     ws.write_url(4, 18, "https://example.com", None, "a link")
     ws.write_string(200, 2000, "far away")
