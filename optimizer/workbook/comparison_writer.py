@@ -210,19 +210,14 @@ class _ComparisonWriter(_CellWriter):
         widths = [len(str(c)) for c in columns]
         for j, name in enumerate(columns):
             ws.write_string(0, j, str(name), self.header)
+        put = self.row_writer(ws)
         for i, (pid, (name, sector)) in enumerate(projects.items(), 1):
-            for j, v in enumerate((pid, name, sector)):
-                self.cell(ws, i, j, v)
-                widths[j] = max(widths[j], min(display_width(v), 40))
-            ws.write_number(i, 3, sum(1 for s in stakes if pid in s))
-            for k, s in enumerate(stakes):
-                stake = s.get(pid)
-                if stake is None:
-                    continue
-                if stake >= 1 - 1e-9:
-                    ws.write_number(i, 4 + k, 1)
-                else:
-                    ws.write_number(i, 4 + k, float(stake), self.share)
+            values: list[Any] = [pid, name, sector, sum(1 for s in stakes if pid in s)]
+            fmts: list[Any] = [None, None, None, None]
+            self.add_stakes(ws, i, values, fmts, (s.get(pid) for s in stakes))
+            put(i, values, fmts)
+            for j in range(3):
+                widths[j] = max(widths[j], min(display_width(values[j]), 40))
         for j, w in enumerate(widths):
             ws.set_column(j, j, _fit(min(w, 40)))
         ws.freeze_panes(1, 4)

@@ -139,18 +139,15 @@ class _FrontierWriter(_CellWriter):
         widths = [len(c) for c in columns]
         for j, name in enumerate(columns):
             ws.write_string(0, j, name, self.header)
+        put = self.row_writer(ws)
         for i, p in enumerate(self.data.projects, 1):
-            for j, v in enumerate((p.project_id, p.name, p.sector)):
-                self.cell(ws, i, j, v)
+            values: list[Any] = [p.project_id, p.name, p.sector]
+            fmts: list[Any] = [None, None, None]
+            for j, v in enumerate(values):
                 widths[j] = max(widths[j], min(display_width(v), 40))
-            for k, choices in enumerate(portfolios):
-                c = choices.get(p.project_id)
-                if c is None:
-                    continue
-                if c.stake >= 1 - 1e-9:
-                    ws.write_number(i, 3 + k, 1)
-                else:
-                    ws.write_number(i, 3 + k, float(c.stake), self.share)
+            chosen = (choices.get(p.project_id) for choices in portfolios)
+            self.add_stakes(ws, i, values, fmts, (None if c is None else c.stake for c in chosen))
+            put(i, values, fmts)
         for j, w in enumerate(widths):
             ws.set_column(j, j, _fit(w))
         ws.freeze_panes(1, 1)

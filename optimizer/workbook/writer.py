@@ -649,6 +649,20 @@ class _CellWriter:
 
         return put
 
+    def add_stakes(self, ws, r: int, values: list, fmts: list, stakes: Iterable[Any]) -> None:
+        """Extend row ``r``'s ``values`` and ``fmts`` by one cell a stake: 1 for a whole project,
+        a share for part of one, nothing where the project is out (None)."""
+        for stake in stakes:
+            if stake is not None and not stake >= 1 - 1e-9:
+                stake = float(stake)
+                if not math.isfinite(stake):  # refused by XlsxWriter, as it always was
+                    ws.write_number(r, len(values), stake, self.share)
+                values.append(stake)
+                fmts.append(self.share)
+            else:
+                values.append(None if stake is None else 1)
+                fmts.append(None)
+
     def _other(self, ws, r: int, c: int, v: Any, fmt) -> None:
         if isinstance(v, str):
             ws.write_string(r, c, str(v), fmt)
