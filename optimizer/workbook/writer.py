@@ -541,9 +541,10 @@ def _build_worksheet_class():
 def _direct_cells(ws):
     """What storing cells into ``ws`` directly needs, or None when ``ws`` keeps them otherwise.
 
-    (number record, text record, shared-string numbering, longest text stored without a
-    length check, rows, columns): XlsxWriter keeps each row's cells in a dict, column -> a
-    ``Number(number, format)`` or ``String(shared string index, format)`` record.
+    (number record, text record, shared-string table, longest text stored without a length
+    check, rows, columns): XlsxWriter keeps each row's cells in a dict, column -> a
+    ``Number(number, format)`` or ``String(shared string index, format)`` record, and counts
+    every text it stores in the workbook's table of shared strings.
     """
     import xlsxwriter.worksheet as xw
 
@@ -552,10 +553,11 @@ def _direct_cells(ws):
     try:
         if (number is None or string is None or number.__name__ != "Number" or string.__name__ != "String"
                 or tuple(number._fields) != ("number", "format") or tuple(string._fields) != ("string", "format")
-                or ws.constant_memory or not isinstance(ws.table, dict) or not callable(ws._check_dimensions)):
+                or ws.constant_memory or not isinstance(ws.table, dict) or not callable(ws._check_dimensions)
+                or not isinstance(ws.str_table.string_table, dict) or not isinstance(ws.str_table.count, int)
+                or not callable(ws.str_table._get_shared_string_index)):
             return None
-        return (number, string, ws.str_table._get_shared_string_index, ws.xls_strmax // 2,
-                ws.xls_rowmax, ws.xls_colmax)
+        return number, string, ws.str_table, ws.xls_strmax // 2, ws.xls_rowmax, ws.xls_colmax
     except AttributeError:
         return None
 
@@ -613,13 +615,16 @@ class _CellWriter:
         direct = _direct_cells(ws)
         if direct is None:
             return put_each
-        number, string, string_index, long_text, max_rows, max_cols = direct
+        number, string, shared, long_text, max_rows, max_cols = direct
         table, check, isfinite, new = ws.table, ws._check_dimensions, math.isfinite, tuple.__new__
+        add_string = shared._get_shared_string_index
 
         def put(r: int, values: Sequence[Any], fmts: Sequence[Any]) -> None:
             if r >= max_rows or len(values) > max_cols:
                 return put_each(r, values, fmts)
             cells: dict[int, Any] = {}
+            known = shared.string_table.get  # a text seen before: its index, counted below
+            seen = 0
             for j, v in enumerate(values):
                 if v is None:
                     continue
@@ -630,7 +635,12 @@ class _CellWriter:
                     if len(v) > long_text:  # may need truncating: XlsxWriter's own check
                         cell(ws, r, j, v, fmts[j])
                     else:
-                        cells[j] = new(string, (string_index(v), fmts[j]))
+                        index = known(v)
+                        if index is None:
+                            index = add_string(v)  # numbered and counted
+                        else:
+                            seen += 1
+                        cells[j] = new(string, (index, fmts[j]))
                 elif t is float:
                     if isfinite(v):
                         cells[j] = new(number, (v, fmts[j]))
@@ -638,6 +648,7 @@ class _CellWriter:
                     cells[j] = new(number, (v, fmts[j]))
                 else:
                     cell(ws, r, j, v, fmts[j])
+            shared.count += seen
             if cells:  # columns in ascending order: the first and the last set the sheet's extent
                 check(r, next(iter(cells)))
                 check(r, next(reversed(cells)))
@@ -814,7 +825,7 @@ class _ReportWriter(_CellWriter):
         put = self.row_writer(ws)
         for i, row in enumerate(rows, 1):
             get = row.get
-            values = [get(key) for key in columns]
+            values = list(map(get, columns))
             override = row_formats(row) if row_formats else None
             put(i, values, [override.get(key, f) for key, f in zip(columns, fmts)] if override else fmts)
             if i <= WIDTH_SAMPLE_ROWS:
