@@ -21,9 +21,13 @@ Safety (SPEC §4):
   :class:`~optimizer.errors.OutputError` names the path. The input is never opened for
   writing.
 
-Speed: one ``write_*`` call per non-empty cell; column widths are measured on the first
-:data:`WIDTH_SAMPLE_ROWS` rows only; lookups are dictionaries, so a 10,000-project pipeline
-costs time linear in its cells.
+Speed: tables and carried sheets are written a row at a time (:meth:`_CellWriter.row_writer`),
+finite numbers and text stored as XlsxWriter itself stores them; the rows are turned into XML
+by a subclass of XlsxWriter's worksheet that writes the same bytes a row at a time (checked
+against the installed XlsxWriter before it is used, see :func:`_worksheet_class`); header
+names are normalised once; column widths are measured on the first :data:`WIDTH_SAMPLE_ROWS`
+rows only; the cycle collector is paused while a workbook is written. A 10,000-project
+pipeline costs time linear in its cells.
 """
 
 from __future__ import annotations
@@ -438,6 +442,7 @@ def _build_worksheet_class():
     kinds_by_name = {"Number": "n", "Datetime": "n", "String": "s", "RichString": "s", "Blank": "b",
                      "Boolean": "t"}
     kinds: dict[type, str] = {}  # cell record class -> its kind; "x": XlsxWriter's own writer
+    number_record, string_record = _cell_records()  # the common two, told apart by identity
     col_names: list[str] = []
 
     class FastRowsWorksheet(Worksheet):
@@ -498,9 +503,10 @@ def _build_worksheet_class():
                 out = [f'<row r="{n}" spans="{span}">' if span else f'<row r="{n}">']
                 add = out.append
                 for c, cell in sorted(table[r].items()):
-                    kind = kinds.get(cell.__class__)
+                    cls = cell.__class__
+                    kind = "n" if cls is number_record else "s" if cls is string_record else kinds.get(cls)
                     if kind is None:
-                        kind = kinds[cell.__class__] = kinds_by_name.get(cell.__class__.__name__, "x")
+                        kind = kinds[cls] = kinds_by_name.get(cls.__name__, "x")
                     if kind == "x":  # formulas, errors, …
                         write("".join(out))
                         out.clear()
@@ -538,6 +544,20 @@ def _build_worksheet_class():
     return FastRowsWorksheet
 
 
+def _cell_records() -> tuple[Any, Any]:
+    """XlsxWriter's ``Number(number, format)`` and ``String(index, format)`` cell records (None
+    for either this XlsxWriter does not have)."""
+    import xlsxwriter.worksheet as xw
+
+    number = getattr(xw, "CellNumberTuple", None) or getattr(xw, "cell_number_tuple", None)
+    string = getattr(xw, "CellStringTuple", None) or getattr(xw, "cell_string_tuple", None)
+    if number is not None and (number.__name__ != "Number" or tuple(number._fields) != ("number", "format")):
+        number = None
+    if string is not None and (string.__name__ != "String" or tuple(string._fields) != ("string", "format")):
+        string = None
+    return number, string
+
+
 def _direct_cells(ws):
     """What storing cells into ``ws`` directly needs, or None when ``ws`` keeps them otherwise.
 
@@ -546,14 +566,9 @@ def _direct_cells(ws):
     ``Number(number, format)`` or ``String(shared string index, format)`` record, and counts
     every text it stores in the workbook's table of shared strings.
     """
-    import xlsxwriter.worksheet as xw
-
-    number = getattr(xw, "CellNumberTuple", None) or getattr(xw, "cell_number_tuple", None)
-    string = getattr(xw, "CellStringTuple", None) or getattr(xw, "cell_string_tuple", None)
+    number, string = _cell_records()
     try:
-        if (number is None or string is None or number.__name__ != "Number" or string.__name__ != "String"
-                or tuple(number._fields) != ("number", "format") or tuple(string._fields) != ("string", "format")
-                or ws.constant_memory or not isinstance(ws.table, dict) or not callable(ws._check_dimensions)
+        if (number is None or string is None or ws.constant_memory or not isinstance(ws.table, dict) or not callable(ws._check_dimensions)
                 or not isinstance(ws.str_table.string_table, dict) or not isinstance(ws.str_table.count, int)
                 or not callable(ws.str_table._get_shared_string_index)):
             return None
