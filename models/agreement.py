@@ -13,20 +13,23 @@ Parameters
     it; built at 0 when the Fund sheet has none and ModelSettings.frontier = "agreement")
 Variables
     MinSatisfaction ∈ [0, 1]   (objective maxmin_satisfaction only)
-Expressions
+Linear forms
     score_value[n] = Σ_p score_n[p] × committed[p]
 Constraints
     Nation_Satisfaction[n]:  score_value[n] ≥ min_satisfaction × ideal[n]
-    Satisfaction_Floor[n]:   MinSatisfaction × ideal[n] ≤ score_value[n]   (objective maxmin_satisfaction)
+    Satisfaction_Floor[n]:   ideal[n] × MinSatisfaction − score_value[n] ≤ 0   (objective maxmin_satisfaction)
 Objective term (maxmin_satisfaction)
     MinSatisfaction
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.data import NATIONS, Pipeline
+
+from .linear import Linear, LinearRows
 
 
 def needs_ideals(data: Pipeline) -> bool:
@@ -35,9 +38,8 @@ def needs_ideals(data: Pipeline) -> bool:
 
 def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
     m.NATIONS = pyo.Set(initialize=NATIONS, ordered=True)
-    scores = {n: {p.project_id: (p.score(n) or 0.0) for p in data.projects} for n in NATIONS}
-    m.score_value = pyo.Expression(
-        m.NATIONS, rule=lambda m, n: sum(scores[n][p] * m.committed[p] for p in m.PROJECTS if scores[n][p]))
+    m.score_value = {n: m.forms.committed(np.array([p.score(n) or 0.0 for p in data.projects], dtype=float))
+                     for n in NATIONS}
     swept = getattr(settings, "frontier", None) == "agreement"
     if not (needs_ideals(data) or swept):
         return
@@ -45,10 +47,11 @@ def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
     theta = data.fund.min_nation_satisfaction
     if theta or swept:
         m.min_satisfaction = pyo.Param(initialize=theta or 0.0, mutable=True)
-        m.Nation_Satisfaction = pyo.Constraint(
-            m.NATIONS, rule=lambda m, n: m.score_value[n] >= m.min_satisfaction * m.ideal[n])
+        m.Nation_Satisfaction = LinearRows(m.columns, list(NATIONS), [m.score_value[n] for n in NATIONS],
+                                           lower=[m.min_satisfaction * m.ideal[n] for n in NATIONS])
     if data.fund.objective == "maxmin_satisfaction":
         m.MinSatisfaction = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, 1))
-        m.Satisfaction_Floor = pyo.Constraint(
-            m.NATIONS, rule=lambda m, n: m.MinSatisfaction * m.ideal[n] <= m.score_value[n])
-        m.register("maxmin_satisfaction", m.MinSatisfaction)
+        j = int(m.columns.add(m.MinSatisfaction)[0])
+        m.Satisfaction_Floor = LinearRows(m.columns, list(NATIONS), [-m.score_value[n] for n in NATIONS], upper=0.0,
+                                          terms=[(k, m.ideal[n], Linear.of(j)) for k, n in enumerate(NATIONS)])
+        m.register("maxmin_satisfaction", Linear.of(j))

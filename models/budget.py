@@ -3,7 +3,7 @@
 Sets
     BUDGET_YEARS ⊆ YEARS     y: years with a capital_limit
 Parameters
-    capital_limit[y]
+    capital_limit[y] (mutable)
 Constraints
     Budget_Capital[y]:  spend[y] ≤ capital_limit[y]
         spend[y] = Σ_(p,t) stake[p, t] × schedule[p][y − t] (see selection), so a project's
@@ -16,11 +16,15 @@ import pyomo.environ as pyo
 
 from optimizer.data import Pipeline
 
+from .linear import LinearRows
+
 
 def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
     limits = {b.year: b.capital_limit for b in data.budget if b.capital_limit is not None}
     if not limits:
         return
-    m.BUDGET_YEARS = pyo.Set(initialize=sorted(limits), ordered=True)
+    years = sorted(limits)
+    m.BUDGET_YEARS = pyo.Set(initialize=years, ordered=True)
     m.capital_limit = pyo.Param(m.BUDGET_YEARS, initialize=limits, mutable=True)
-    m.Budget_Capital = pyo.Constraint(m.BUDGET_YEARS, rule=lambda m, y: m.spend[y] <= m.capital_limit[y])
+    m.Budget_Capital = LinearRows(m.columns, years, [m.spend[y] for y in years],
+                                  upper=[m.capital_limit[y] for y in years])

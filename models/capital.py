@@ -1,12 +1,15 @@
 """Equity capital.
 
 Parameters
-    equity_capital                 government equity (mutable: frontiers re-solve over it)
-Expressions
-    equity = equity_capital + investor_equity   (investor commitments, from the investors family)
+    equity_capital                 government equity (mutable: frontiers re-solve over it;
+                                   declared by portfolio.build, as the leverage family reads it too)
+Linear forms
+    total_committed = Σ_p committed[p]
+    investor_equity = Σ_i Commit[i]             (from the investors family; 0 without it)
     debt_total                                  (debt drawn, from the leverage family; 0 without it)
 Constraints
-    Equity_Capital:  Σ_p committed[p] ≤ equity + debt_total
+    Equity_Capital:  Σ_p committed[p] − investor_equity − debt_total ≤ equity_capital
+                     (commitments ≤ equity + debt, equity = equity_capital + investor_equity)
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import pyomo.environ as pyo
 
 from optimizer.data import Pipeline
 
+from .linear import LinearRows
+
 
 def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
-    m.equity_capital = pyo.Param(initialize=data.fund.equity_capital, mutable=True)
-    m.equity = pyo.Expression(expr=m.equity_capital + m.investor_equity)
-    m.total_committed = pyo.Expression(expr=sum(m.committed[p] for p in m.PROJECTS))
-    m.Equity_Capital = pyo.Constraint(expr=m.total_committed <= m.equity + m.debt_total)
+    m.total_committed = m.forms.committed()
+    m.Equity_Capital = LinearRows(m.columns, [None], [m.total_committed - m.investor_equity - m.debt_total],
+                                  upper=[m.equity_capital])

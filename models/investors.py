@@ -22,40 +22,51 @@ Objective term (npv)
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.data import Pipeline
 
+from .linear import Linear, LinearRows
+
 
 def add_to(m: pyo.ConcreteModel, data: Pipeline, settings) -> None:
     if not data.investors:
-        m.investor_equity = pyo.Expression(expr=0.0)
+        m.investor_equity = Linear()
         return
     inv = {i.investor: i for i in data.investors}
-    capex = {p.project_id: p.capex * p.max_stake for p in data.projects}
-    total_capex = sum(capex.values())
-    m.INVESTORS = pyo.Set(initialize=list(inv), ordered=True)
+    names = list(inv)
+    total_capex = sum(p.capex * p.max_stake for p in data.projects)
+    m.INVESTORS = pyo.Set(initialize=names, ordered=True)
     m.Commit = pyo.Var(m.INVESTORS, domain=pyo.NonNegativeReals)
     m.InvestorIn = pyo.Var(m.INVESTORS, domain=pyo.Binary)
-    m.investor_equity = pyo.Expression(expr=sum(m.Commit[i] for i in m.INVESTORS))
-    m.Investor_Min = pyo.Constraint(
-        m.INVESTORS, rule=lambda m, i: m.Commit[i] >= inv[i].min_commitment * m.InvestorIn[i]
-        if inv[i].min_commitment else pyo.Constraint.Skip)
-    m.Investor_Max = pyo.Constraint(
-        m.INVESTORS, rule=lambda m, i: m.Commit[i] <= (inv[i].max_commitment if inv[i].max_commitment is not None
-                                                       else max(total_capex, inv[i].min_commitment)) * m.InvestorIn[i])
+    commit = dict(zip(names, m.columns.add(m.Commit).tolist()))
+    member = dict(zip(names, m.columns.add(m.InvestorIn).tolist()))
+    m.investor_equity = Linear(np.array([commit[i] for i in names]), np.ones(len(names)))
 
-    def risk_cap(m, i):
-        cap = inv[i].max_avg_risk
-        if cap is None:
-            return pyo.Constraint.Skip
-        big_m = sum(capex[p.project_id] * max(0.0, (p.risk or 0.0) - cap) for p in data.projects)
+    def pair(i: str, k: float) -> Linear:  # Commit[i] − k × InvestorIn[i]
+        return Linear(np.array([commit[i], member[i]]), np.array([1.0, -k]))
+
+    floors = [i for i in names if inv[i].min_commitment]
+    m.Investor_Min = LinearRows(m.columns, floors, [pair(i, inv[i].min_commitment) for i in floors], lower=0.0)
+    cap = {i: inv[i].max_commitment if inv[i].max_commitment is not None else max(total_capex, inv[i].min_commitment)
+           for i in names}
+    m.Investor_Max = LinearRows(m.columns, names, [pair(i, cap[i]) for i in names], upper=0.0)
+
+    risk = np.array([p.risk or 0.0 for p in data.projects], dtype=float)
+    capex = np.array([p.capex * p.max_stake for p in data.projects], dtype=float)
+    capped, forms, big = [], [], []
+    for i in names:
+        c = inv[i].max_avg_risk
+        if c is None:
+            continue
+        big_m = float(np.sum(capex * np.maximum(0.0, risk - c)))
         if big_m <= 0:
-            return pyo.Constraint.Skip
-        return (sum(m.committed[p.project_id] * ((p.risk or 0.0) - cap) for p in data.projects)
-                <= big_m * (1 - m.InvestorIn[i]))
-
-    m.Investor_Risk = pyo.Constraint(m.INVESTORS, rule=risk_cap)
-    cost = [(i, inv[i].required_return) for i in inv if inv[i].required_return]
+            continue
+        capped.append(i)
+        forms.append(m.forms.committed(risk - c) + Linear.of(member[i], big_m))
+        big.append(big_m)
+    m.Investor_Risk = LinearRows(m.columns, capped, forms, upper=big)
+    cost = [(commit[i], inv[i].required_return) for i in names if inv[i].required_return]
     if cost:
-        m.register_money("investor_returns", -sum(r * m.Commit[i] for i, r in cost))
+        m.register_money("investor_returns", Linear(np.array([j for j, _ in cost]), -np.array([r for _, r in cost])))

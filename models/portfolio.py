@@ -23,9 +23,10 @@ import pyomo.environ as pyo
 from optimizer.data import Pipeline
 
 from . import agreement, budget, capital, investors, leverage, risk, rules, sectors, selection
+from .linear import FormObjective, Linear
 
 #: the families, in build order (later families may use what earlier ones defined)
-FAMILIES = (selection, investors, capital, leverage, budget, sectors, rules, risk, agreement)
+FAMILIES = (selection, investors, leverage, capital, budget, sectors, rules, risk, agreement)
 
 
 @dataclass(frozen=True)
@@ -39,29 +40,33 @@ class ModelSettings:
 
 
 def build(data: Pipeline, settings: ModelSettings | None = None) -> pyo.ConcreteModel:
+    """The fund's model. ``m.equity_capital`` (government equity, mutable) is declared here, before
+    the families, because both the capital and the leverage family read it."""
     settings = settings or ModelSettings()
     m = pyo.ConcreteModel(name="fundopt")
     m.objective_terms = {}
 
-    def register(kind: str, expr) -> None:
-        m.objective_terms.setdefault(kind, []).append(expr)
+    def register(kind: str, form: Linear) -> None:
+        m.objective_terms.setdefault(kind, []).append(form)
 
     m.register = register
-    m.register_money = lambda name, expr: register("npv", expr)
-    m.debt_total = pyo.Expression(expr=0.0)
+    m.register_money = lambda name, form: register("npv", form)
+    m.equity_capital = pyo.Param(initialize=data.fund.equity_capital, mutable=True)
+    m.debt_total = Linear()
     for family in FAMILIES:
         family.add_to(m, data, settings)
     set_objective(m, data, settings.objective or data.fund.objective)
     return m
 
 
-def objective_expression(m: pyo.ConcreteModel, data: Pipeline, kind: str):
+def objective_expression(m: pyo.ConcreteModel, data: Pipeline, kind: str) -> Linear:
+    """The objective of that kind, as a linear form over the model's columns."""
     from optimizer.workbook.validate import parse_weights  # pure parsing, no I/O
 
     if kind == "weighted":
         weights, _ = parse_weights(data.fund.objective_weights or "npv=1")
-        return sum(w * sum(m.objective_terms.get(k, [0.0])) for k, w in weights.items())
-    return sum(m.objective_terms.get(kind, [0.0]))
+        return Linear.total(w * Linear.total(m.objective_terms.get(k, ())) for k, w in weights.items())
+    return Linear.total(m.objective_terms.get(kind, ()))
 
 
 def set_objective(m: pyo.ConcreteModel, data: Pipeline, kind: str) -> None:
@@ -69,10 +74,16 @@ def set_objective(m: pyo.ConcreteModel, data: Pipeline, kind: str) -> None:
 
 
 def set_objective_expr(m: pyo.ConcreteModel, expr) -> None:
-    """Maximize ``expr``; analyses swap objectives on one built model and re-solve it."""
+    """Maximize ``expr`` (a linear form or a Pyomo expression); analyses swap objectives on one
+    built model and re-solve it. A form stays a form (models.linear.FormObjective): the solver
+    reads its arrays instead of walking an expression."""
     if hasattr(m, "Objective"):
         m.del_component(m.Objective)
-    m.Objective = pyo.Objective(expr=expr, sense=pyo.maximize)
+    if isinstance(expr, Linear):
+        m.Objective = FormObjective(expr=0.0, sense=pyo.maximize)
+        m.Objective.hold(m.columns, expr.merged())
+    else:
+        m.Objective = pyo.Objective(expr=expr, sense=pyo.maximize)
 
 
 def agreement_rules(m: pyo.ConcreteModel) -> list:

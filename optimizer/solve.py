@@ -1,9 +1,24 @@
-"""Solving the model with HiGHS through Pyomo, and pulling the answer out as plain data.
+"""Solving the model with HiGHS, and pulling the answer out as plain data.
 
-One :class:`Solver` wraps a persistent HiGHS instance, so a model built once can be
-re-solved after small changes (a project forced in or out, a limit moved) without being
-rebuilt. :func:`extract` turns the solved model into a :class:`Choice` per project: plain
-data that the report, the analyses and batch workers use; none of them sees Pyomo.
+One :class:`Solver` keeps one HiGHS instance in step with one Pyomo model, so a model built
+once is re-solved after small changes (a project forced in or out, a rule switched off, a limit
+moved, the objective swapped, a cut added) without being rebuilt or re-read.
+
+The model is handed to HiGHS as arrays. Its big rule families are
+:class:`models.linear.LinearRows` blocks, already a sparse matrix, so the whole matrix goes over
+in one ``passModel``; the few ordinary Pyomo constraints analyses add (alternatives' cuts, the
+maxmin hold, the elastic rows of a diagnosis) are read term by term. Before each solve the
+instance is brought in step with the model (:meth:`_Compiled.sync`):
+
+* variables: which are fixed, and at what value (bounds are read when the model is handed over;
+  a fix is the one change analyses make to a variable);
+* constraints: a row block or a row (de)activated becomes a free row (or its bounds again); a
+  mutable parameter that moved (``equity_capital``, ``ideal[n]``, …) re-reads the rows that use
+  it; a constraint added is appended, one deleted is removed;
+* the objective, when it is a new one.
+
+:func:`extract` turns a solution into a :class:`Choice` per project: plain data that the
+report, the analyses and batch workers use; none of them sees Pyomo.
 """
 
 from __future__ import annotations
@@ -26,6 +41,10 @@ class SolverSettings:
     threads: int | None = None
     verbose: bool = False
     seed: int = 0
+    #: MIPs with at least this many integer columns try the LP relaxation and rounded portfolios
+    #: before HiGHS's search (optimizer/heuristic.py); smaller ones go straight to the search
+    #: (0: every MIP; the steps cost a few milliseconds on a small one)
+    heuristic_min_integers: int = 0
 
     @classmethod
     def from_fund(cls, fund, **overrides) -> "SolverSettings":
@@ -79,76 +98,430 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return diff / max(abs(objective), 1e-10)
 
 
+# --------------------------------------------------------------------------- the model in HiGHS
+_BANNER_SHOWN = False
+
+
+def new_highs():
+    """A quiet highspy instance. HiGHS prints its banner on standard output when the process makes
+    its first instance, before any option can be set; it is sent to /dev/null so that ``--json``
+    leaves nothing but its JSON there."""
+    import os
+    import sys
+
+    import highspy
+
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        sink = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(sink, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(sink)
+        _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+class _Compiled:
+    """One Pyomo model as one HiGHS instance, and what is needed to keep the two in step."""
+
+    def __init__(self, m, options: dict):
+        import highspy
+        import numpy as np
+
+        self.np = np
+        self.hs = highspy
+        self.m = m
+        self.inf = highspy.kHighsInf
+        self.h = new_highs()
+        for k, v in options.items():
+            self.h.setOptionValue(k, v)
+        self._load()
+
+    # ---------------------------------------------------------------- the first hand-over
+    def _load(self) -> None:
+        import pyomo.environ as pyo
+
+        from models.linear import LinearRows
+
+        np, m = self.np, self.m
+        self.vars = list(m.columns.vars) if hasattr(m, "columns") else []
+        self.col = {id(v): j for j, v in enumerate(self.vars)}
+        self.blocks: dict[int, list] = {}   # id(LinearRows) -> [component, first row, active mask, parameters]
+        self.rows: dict[int, list] = {}     # id(ConstraintData) -> [data, row, active]
+        self.nrows = 0
+        starts, indices, values, lower, upper = [], [], [], [], []
+        for comp in m.component_objects(pyo.Constraint, descend_into=True):
+            if isinstance(comp, LinearRows):
+                indptr, cols, coefs, lo, up = comp.matrix()
+                active = comp.active_rows()
+                lo, up = np.where(active, lo, -np.inf), np.where(active, up, np.inf)
+                self.blocks[id(comp)] = [comp, self.nrows, active, comp.parameters()]
+                starts.append(indptr[:-1] + sum(len(i) for i in indices))
+                indices.append(cols)
+                values.append(coefs)
+                lower.append(lo)
+                upper.append(up)
+                self.nrows += len(lo)
+        self._extra_rows = []  # ordinary constraints: compiled after the columns exist
+        ncol = len(self.vars)
+        lb, ub, integer = self._bounds(self.vars)
+        lp = self.hs.HighsLp()
+        lp.num_col_ = ncol
+        lp.num_row_ = self.nrows
+        lp.col_cost_ = np.zeros(ncol)
+        lp.col_lower_ = lb
+        lp.col_upper_ = ub
+        cat = (lambda a: np.concatenate(a) if a else np.zeros(0))
+        lp.row_lower_ = np.maximum(cat(lower), -self.inf) if self.nrows else np.zeros(0)
+        lp.row_upper_ = np.minimum(cat(upper), self.inf) if self.nrows else np.zeros(0)
+        lp.a_matrix_.format_ = self.hs.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.append(cat(starts), sum(len(i) for i in indices)).astype(np.int32)
+        lp.a_matrix_.index_ = cat(indices).astype(np.int32)
+        lp.a_matrix_.value_ = cat(values).astype(float)
+        if integer.any():
+            lp.integrality_ = [self.hs.HighsVarType.kInteger if i else self.hs.HighsVarType.kContinuous
+                               for i in integer.tolist()]
+        self.integer = integer
+        self._check(self.h.passModel(lp), "passModel")
+        self.fixed = np.array([v._fixed for v in self.vars], dtype=bool)
+        self.fixed_value = np.array([v.value if f else 0.0 for v, f in zip(self.vars, self.fixed)], dtype=float)
+        self.objective = None
+        self.sync()
+
+    def _bounds(self, variables):
+        np, inf = self.np, self.inf
+        lb = np.empty(len(variables))
+        ub = np.empty(len(variables))
+        integer = np.zeros(len(variables), dtype=bool)
+        for j, v in enumerate(variables):
+            if v._fixed:
+                lb[j] = ub[j] = float(v.value)
+            else:
+                lo, up = v.lb, v.ub
+                lb[j] = -inf if lo is None else lo
+                ub[j] = inf if up is None else up
+            integer[j] = v.is_integer()
+        return lb, ub, integer
+
+    def _check(self, status, what: str) -> None:
+        if status == self.hs.HighsStatus.kError:
+            raise SolverError(f"HiGHS refused the model ({what})")
+
+    def _column(self, v) -> int:
+        """The column of a variable, added to HiGHS when first met (e.g. an elastic slack)."""
+        j = self.col.get(id(v))
+        if j is not None:
+            return j
+        lb, ub, integer = self._bounds([v])
+        self._check(self.h.addCol(0.0, lb[0], ub[0], 0, [], []), "addCol")
+        j = len(self.vars)
+        self.vars.append(v)
+        self.col[id(v)] = j
+        if integer[0]:
+            self.h.changeColIntegrality(j, self.hs.HighsVarType.kInteger)
+        self.integer = self.np.append(self.integer, integer[0])
+        self.fixed = self.np.append(self.fixed, bool(v._fixed))
+        self.fixed_value = self.np.append(self.fixed_value, float(v.value) if v._fixed else 0.0)
+        return j
+
+    # ---------------------------------------------------------------- keeping in step
+    def sync(self, scan_vars: bool = True) -> None:
+        """Bring HiGHS in step with the model; raise _Stale when only a new hand-over will do."""
+        import pyomo.environ as pyo
+
+        from models.linear import LinearRows
+
+        if scan_vars:
+            self._sync_fixed()
+        seen_blocks, seen_rows = set(), set()
+        for comp in self.m.component_objects(pyo.Constraint, descend_into=True):
+            if isinstance(comp, LinearRows):
+                entry = self.blocks.get(id(comp))
+                if entry is None or entry[0] is not comp:
+                    raise _Stale()
+                seen_blocks.add(id(comp))
+                self._sync_block(entry)
+                continue
+            for data in comp.values():
+                seen_rows.add(id(data))
+                entry = self.rows.get(id(data))
+                if entry is None or entry[0] is not data:
+                    self._add_row(data)
+                elif entry[2] != data.active:
+                    entry[2] = data.active
+                    lo, up = self._row_bounds(data) if data.active else (-self.inf, self.inf)
+                    self.h.changeRowBounds(entry[1], lo, up)
+        if len(seen_blocks) != len(self.blocks):
+            raise _Stale()
+        gone = [k for k in self.rows if k not in seen_rows]
+        if gone:
+            self._delete_rows(gone)
+        self._sync_objective()
+
+    def _sync_fixed(self) -> None:
+        np = self.np
+        fixed = np.fromiter((v._fixed for v in self.vars), dtype=bool, count=len(self.vars))
+        changed = np.flatnonzero(fixed != self.fixed)
+        still = np.flatnonzero(fixed & self.fixed)
+        if len(still):
+            now = np.array([self.vars[j].value for j in still.tolist()], dtype=float)
+            changed = np.union1d(changed, still[now != self.fixed_value[still]])
+        for j in changed.tolist():
+            self._set_col(j)
+
+    def _set_col(self, j: int) -> None:
+        v = self.vars[j]
+        if v._fixed:
+            x = float(v.value)
+            self.h.changeColBounds(j, x, x)
+            self.fixed[j], self.fixed_value[j] = True, x
+        else:
+            lo, up = v.lb, v.ub
+            self.h.changeColBounds(j, -self.inf if lo is None else lo, self.inf if up is None else up)
+            self.fixed[j] = False
+
+    def _sync_block(self, entry) -> None:
+        np = self.np
+        comp, first, active, params = entry
+        now = comp.active_rows()
+        moved = bool(comp._terms or params) and comp.parameters() != params
+        if not moved and np.array_equal(now, active):
+            return
+        indptr, cols, coefs, lo, up = comp.matrix()
+        if moved and comp._terms:
+            for k in sorted({k for k, _, _ in comp._terms}):
+                old = self._row_entries(first + k)
+                new = dict(zip(cols[indptr[k]:indptr[k + 1]].tolist(), coefs[indptr[k]:indptr[k + 1]].tolist()))
+                for j in set(old) | set(new):
+                    if old.get(j, 0.0) != new.get(j, 0.0):
+                        self.h.changeCoeff(first + k, j, new.get(j, 0.0))
+        rows = np.arange(len(lo)) if moved else np.flatnonzero(now != active)
+        for k in rows.tolist():
+            if now[k]:
+                self.h.changeRowBounds(first + k, max(lo[k], -self.inf), min(up[k], self.inf))
+            else:
+                self.h.changeRowBounds(first + k, -self.inf, self.inf)
+        entry[2], entry[3] = now, comp.parameters()
+
+    def _row_entries(self, row: int) -> dict:
+        _, _, index, value = self.h.getRowsEntries(1, self.np.array([row], dtype=self.np.int32))
+        return dict(zip(self.np.asarray(index).tolist(), self.np.asarray(value).tolist()))
+
+    def _linear(self, expr):
+        """(columns, coefficients, constant) of a linear Pyomo expression; a fixed variable stays a
+        column (its bounds hold it), so that unfixing it later needs no re-read."""
+        from pyomo.core.expr.visitor import identify_variables
+        from pyomo.repn.standard_repn import generate_standard_repn
+
+        held = [v for v in identify_variables(expr, include_fixed=True) if v.fixed]
+        for v in held:
+            v.unfix()
+        try:
+            repn = generate_standard_repn(expr, compute_values=True, quadratic=False)
+        finally:
+            for v in held:
+                v.fix()
+        if repn.nonlinear_expr is not None or repn.quadratic_vars:
+            raise SolverError("the model has a nonlinear expression")
+        cols = [self._column(v) for v in repn.linear_vars]
+        return cols, [float(c) for c in repn.linear_coefs], float(repn.constant or 0.0)
+
+    def _row_bounds(self, data):
+        from pyomo.core.expr.numvalue import value
+
+        _, _, const = self._linear(data.body)
+        lo = -self.inf if data.lower is None else float(value(data.lower)) - const
+        up = self.inf if data.upper is None else float(value(data.upper)) - const
+        return lo, up
+
+    def _add_row(self, data) -> None:
+        from pyomo.core.expr.numvalue import value
+
+        np = self.np
+        cols, coefs, const = self._linear(data.body)
+        merged: dict[int, float] = {}
+        for j, c in zip(cols, coefs):
+            merged[j] = merged.get(j, 0.0) + c
+        if data.active:
+            lo = -self.inf if data.lower is None else float(value(data.lower)) - const
+            up = self.inf if data.upper is None else float(value(data.upper)) - const
+        else:
+            lo, up = -self.inf, self.inf
+        idx = np.array(list(merged), dtype=np.int32)
+        self._check(self.h.addRow(lo, up, len(idx), idx, np.array(list(merged.values()), dtype=float)), "addRow")
+        self.rows[id(data)] = [data, self.nrows, data.active]
+        self.nrows += 1
+
+    def _delete_rows(self, keys) -> None:
+        np = self.np
+        gone = sorted(self.rows[k][1] for k in keys)
+        for k in keys:
+            del self.rows[k]
+        self._check(self.h.deleteRows(len(gone), np.array(gone, dtype=np.int32)), "deleteRows")
+        self.nrows -= len(gone)
+        for entry in self.rows.values():
+            entry[1] -= int(np.searchsorted(gone, entry[1]))
+
+    def _sync_objective(self) -> None:
+        import pyomo.environ as pyo
+
+        np = self.np
+        objs = list(self.m.component_data_objects(pyo.Objective, active=True, descend_into=True))
+        if len(objs) > 1:
+            raise SolverError("the model has more than one active objective")
+        obj = objs[0] if objs else None
+        form = getattr(obj, "form", None)
+        if obj is None:
+            key = None
+        elif form is not None:
+            key = (id(obj), "form", id(form), obj.sense)
+        else:
+            key = (id(obj), id(obj.expr), obj.sense)
+        if self.objective == key:
+            return
+        cost = np.zeros(len(self.vars))
+        offset = 0.0
+        maximize = False
+        if obj is not None:
+            maximize = obj.sense == pyo.maximize
+            if form is not None:
+                np.add.at(cost, form.cols, form.coefs)
+                offset = form.constant
+            else:
+                cols, coefs, offset = self._linear(obj.expr)
+                cost = np.zeros(len(self.vars))
+                np.add.at(cost, np.array(cols, dtype=np.int64), np.array(coefs, dtype=float))
+        n = len(self.vars)
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+        self.h.changeObjectiveOffset(offset)
+        self.h.changeObjectiveSense(self.hs.ObjSense.kMaximize if maximize else self.hs.ObjSense.kMinimize)
+        self.objective = key
+        self.cost, self.offset = cost, offset
+
+    # ---------------------------------------------------------------- answers
+    def structure(self):
+        """Where the projects are among the columns (optimizer/heuristic.py); None without projects."""
+        if getattr(self, "_structure", None) is None and hasattr(self.m, "forms"):
+            from .heuristic import Structure
+
+            f = self.m.forms
+            np = self.np
+            self._structure = Structure(
+                select=f.select_col, proj=f.proj, start_col=f.start_col,
+                stake_col=np.where(f.varying, f.stake_col, -1), stake_lo=np.where(f.varying, f.stake_floor, 0.0),
+                stake_hi=np.where(f.varying, f.max_stake, 0.0))
+        return getattr(self, "_structure", None)
+
+    def load(self, x) -> None:
+        """Column values into the Pyomo variables (fixed ones keep theirs)."""
+        for v, val, f in zip(self.vars, x.tolist(), self.fixed.tolist()):
+            if not f:
+                v.set_value(val, skip_validation=True)
+
+
+class _Stale(Exception):
+    """The model changed in a way only a new hand-over to HiGHS can follow (a row block added or removed)."""
+
+
+# --------------------------------------------------------------------------- the solver
 class Solver:
     """A persistent HiGHS solver for one model."""
 
     def __init__(self, settings: SolverSettings):
-        from pyomo.contrib.appsi.solvers import Highs
-
+        try:
+            import highspy  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise SolverError("the HiGHS solver (highspy) is not installed") from exc
         self.settings = settings
-        self._highs = Highs()
-        if not self._highs.available():
-            raise SolverError("the HiGHS solver (highspy) is not installed")
-        self._highs.config.load_solution = False
-        self._highs.config.stream_solver = bool(settings.verbose)
-        self._highs.config.time_limit = float(settings.time_limit_s)
-        self._highs.highs_options = settings.highs_options()
+        self._c: _Compiled | None = None
+        self._x = None
+
+    def _compiled(self, m, scan_vars: bool = True) -> _Compiled:
+        c = self._c
+        if c is not None and c.m is m:
+            try:
+                c.sync(scan_vars)
+                return c
+            except _Stale:
+                pass
+        self._c = _Compiled(m, self.settings.highs_options())
+        return self._c
+
+    def solve(self, m) -> Outcome:
+        c = self._compiled(m)
+        return self._run(c, () if self._x is None or len(self._x) != len(c.vars) else (self._x,))
+
+    def _run(self, c: _Compiled, guesses=()) -> Outcome:
+        began = time.perf_counter()
+        try:
+            item = _search(c.h, c.structure(), self.settings, guesses)
+        except SolverError:
+            raise
+        except Exception as exc:  # the solver itself broke
+            raise SolverError(f"HiGHS failed: {exc}") from exc
+        status, obj, bound, _, x = item
+        return self._outcome(c, status, obj, bound, time.perf_counter() - began, x)
+
+    def _outcome(self, c: _Compiled, status: str, obj, bound, seconds: float, x) -> Outcome:
+        import numpy as np
+
+        if status not in (OPTIMAL, FEASIBLE):
+            return Outcome(status, seconds=seconds)
+        x = np.asarray(x, dtype=float)
+        self._x = x
+        c.load(x)
+        if not c.integer.any():
+            bound = obj  # an LP's optimum is its own bound
+        return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(c.m, x),
+                       *extract_capital(c.m, x))
 
     def solve_with_fixed(self, m, var, value: float, start=None) -> Outcome:
         """Re-solve with one variable fixed, then free it again.
 
         ``start``: a value per HiGHS column (see :meth:`values`) offered as the first incumbent;
         HiGHS keeps it only when it satisfies every rule, so a wrong guess costs nothing.
-
-        The model must have been solved by this solver before (the persistent instance is set).
-        Only that variable is sent to HiGHS (the persistent instance keeps everything else, and
-        its basis): Pyomo's scan of the whole model for changes is switched off meanwhile, so a
-        re-solve costs the solver's time, not a walk over every constraint.
+        Only that variable is sent to HiGHS; the rest of the model is not scanned.
         """
-        cfg = self._highs.update_config
-        keys = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                "update_vars", "update_params", "update_named_expressions", "update_objective")
-        saved = {k: getattr(cfg, k) for k in keys}
-        self._highs.update()  # bring HiGHS up to date first (e.g. cuts removed since the last solve)
-        for k in keys:
-            setattr(cfg, k, False)
+        c = self._compiled(m)
+        j = c.col[id(var)]
+        var.fix(value)
         try:
-            var.fix(value)
-            self._highs.update_variables([var])
-            if start is not None:
-                self._offer(start)
-            outcome = self.solve(m)
+            c._set_col(j)
+            return self._run(c, () if start is None else (start,))
         finally:
             var.unfix()
-            self._highs.update_variables([var])
-            for k, v in saved.items():
-                setattr(cfg, k, v)
-        return outcome
+            c._set_col(j)
 
     def values(self):
         """The last solution found, one value per HiGHS column (a copy; None before any)."""
-        import numpy as np
-
-        sol = self._highs._solver_model.getSolution()
-        return np.array(sol.col_value) if sol.value_valid else None
+        return None if self._x is None else self._x.copy()
 
     def _offer(self, values) -> None:
         import highspy
 
         sol = highspy.HighsSolution()
-        sol.col_value = values
+        sol.col_value = list(values)
         sol.value_valid = True
-        self._highs._solver_model.setSolution(sol)
+        self._c.h.setSolution(sol)
 
     def highs(self):
         """The highspy instance holding the model as last solved (for bulk work on its arrays)."""
-        self._highs.update()  # e.g. cuts removed from the model since the last solve
-        return self._highs._solver_model
+        c = self._c
+        c.sync()
+        return c.h
 
     def columns(self, variables) -> list[int]:
         """HiGHS column index of each Pyomo variable of the model last solved."""
-        index = self._highs._pyomo_var_to_solver_var_map
+        index = self._c.col
         return [index[id(v)] for v in variables]
 
     def solve_each_fixed(self, m, jobs, workers: int | None = None):
@@ -164,11 +537,11 @@ class Solver:
             for i, (var, value, start) in enumerate(jobs):
                 yield i, self.solve_with_fixed(m, var, value, start)
             return
-        model = self.highs().getModel()
+        c = self._compiled(m)
+        model = c.h.getModel()
         cols = self.columns([var for var, _, _ in jobs])
-        where = self._where()
-        tasks = [(model, (j, float(value)), start, where) for j, (_, value, start) in zip(cols, jobs)]
-        yield from self._solve_copies(m, tasks, workers)
+        tasks = [(model, (j, float(value)), start) for j, (_, value, start) in zip(cols, jobs)]
+        yield from self._solve_copies(c, tasks, workers)
 
     def solve_variants(self, m, variants, workers: int | None = None) -> list[Outcome]:
         """Solve several variants of the model at once; one Outcome per variant, in order.
@@ -188,40 +561,32 @@ class Solver:
                 finally:
                     undo()
             return outcomes
-        if self._highs._model is not m:
-            self._highs.set_instance(m)
         tasks = []
         for change, undo in variants:
             change()
-            try:  # appsi drops columns no longer used, so each copy keeps its own column map
-                tasks.append((self.highs().getModel(), None, None, self._where()))
+            try:
+                tasks.append((self._compiled(m).h.getModel(), None, None))
             finally:
                 undo()
-        self.highs()  # the persistent instance back in step with the model
-        return [o for _, o in self._solve_copies(m, tasks, workers)]
+        c = self._compiled(m)  # the persistent instance back in step with the model
+        return [o for _, o in self._solve_copies(c, tasks, workers)]
 
-    def _where(self) -> list:
-        """(variable, column) of every variable the HiGHS model holds now."""
-        known = self._highs._vars
-        return [(known[vid][0], j) for vid, j in self._highs._pyomo_var_to_solver_var_map.items()]
-
-    def _solve_copies(self, m, tasks, workers: int | None):
-        """Solve ``(model, fix, start, where)`` tasks on per-thread HiGHS copies; yield (index, Outcome)
-        in order (``where``: the copy's (variable, column) pairs).
-
-        ``fix`` is None or ``(column, value)``: that column fixed for the task, freed afterwards."""
+    def _solve_copies(self, c: _Compiled, tasks, workers: int | None):
+        """Solve ``(model, fix, start)`` tasks on per-thread HiGHS copies; yield (index, Outcome) in
+        order. ``fix`` is None or ``(column, value)``: that column fixed for the task, freed afterwards."""
         import threading
 
         import highspy
 
         options = {k: v for k, v in self.settings.highs_options().items() if k != "threads"}
+        structure = c.structure()
         results: dict[int, object] = {}
         ready = threading.Condition()
         claim = iter(range(len(tasks)))
         stop = threading.Event()
 
         def work() -> None:
-            h = highspy.Highs()
+            h = new_highs()
             for k, v in options.items():
                 h.setOptionValue(k, v)
             held = None
@@ -230,7 +595,7 @@ class Solver:
                     i = next(claim, None)
                 if i is None:
                     return
-                model, fix, start, _ = tasks[i]
+                model, fix, start = tasks[i]
                 try:
                     if model is not held:
                         h.passModel(model)
@@ -238,14 +603,9 @@ class Solver:
                     if fix is not None:
                         j, value = fix
                         h.changeColBounds(j, value, value)
-                    if start is not None:
-                        sol = highspy.HighsSolution()
-                        sol.col_value = start
-                        sol.value_valid = True
-                        h.setSolution(sol)
                     began = time.perf_counter()
-                    h.run()
-                    item = _raw_result(h, time.perf_counter() - began)
+                    item = _search(h, structure, self.settings, () if start is None else (start,))
+                    item = item[:3] + (time.perf_counter() - began,) + item[4:]
                     if fix is not None:
                         h.changeColBounds(j, model.lp_.col_lower_[j], model.lp_.col_upper_[j])
                 except Exception as exc:  # handed to the caller's thread
@@ -264,50 +624,58 @@ class Solver:
                     item = results.pop(i)
                 if isinstance(item, Exception):
                     raise SolverError(f"HiGHS failed: {item}") from item
-                yield i, self._outcome(m, tasks[i][3], *item)
+                status, obj, bound, seconds, x = item
+                yield i, self._outcome(c, status, obj, bound, seconds, x)
         finally:
             stop.set()
             for t in threads:
                 t.join()
 
-    def _outcome(self, m, where, status: str, obj, bound, seconds: float, values) -> Outcome:
-        """An Outcome from a raw solve's column values, loaded into the Pyomo variables."""
-        if status not in (OPTIMAL, FEASIBLE):
-            return Outcome(status, seconds=seconds)
-        for var, j in where:
-            if not var.fixed:
-                var.set_value(values[j], skip_validation=True)
-        return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m), *extract_capital(m))
-
     @property
     def version(self) -> str:
-        return ".".join(str(v) for v in self._highs.version())
+        import highspy
 
-    def solve(self, m) -> Outcome:
-        from pyomo.contrib.appsi.base import TerminationCondition as TC
+        return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
-        start = time.perf_counter()
+
+def _search(h, structure, settings, guesses=()) -> tuple:
+    """Solve the MIP held by ``h``: the LP relaxation and rounded portfolios first
+    (optimizer/heuristic.py), HiGHS's branch and bound only when they do not settle it; the
+    result as :func:`_raw_result` gives it."""
+    import highspy
+
+    from . import heuristic
+
+    lp = h.getLp()
+    n_int = sum(1 for t in lp.integrality_ if t == highspy.HighsVarType.kInteger) if len(lp.integrality_) else 0
+    if structure is not None and n_int >= settings.heuristic_min_integers:
+        deadline = time.perf_counter() + float(settings.time_limit_s)
+        found = heuristic.solve(h, structure, settings, guesses, deadline)
+        if found.status == "infeasible":
+            return INFEASIBLE, None, None, 0.0, None
+        if found.status == "optimal":
+            return OPTIMAL, found.objective, found.bound, 0.0, list(found.x)
+        if found.x is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = list(found.x)
+            sol.value_valid = True
+            h.setSolution(sol)
+        h.setOptionValue("time_limit", max(1e-3, deadline - time.perf_counter()))
         try:
-            res = self._highs.solve(m)
-        except Exception as exc:  # the solver itself broke
-            raise SolverError(f"HiGHS failed: {exc}") from exc
-        seconds = time.perf_counter() - start
-        tc = res.termination_condition
-        obj = res.best_feasible_objective
-        bound = res.best_objective_bound
-        has_solution = obj is not None and math.isfinite(obj)
-        if tc == TC.optimal:
-            status = OPTIMAL
-        elif tc in (TC.infeasible, TC.infeasibleOrUnbounded):
-            return Outcome(INFEASIBLE, seconds=seconds)
-        elif tc in (TC.maxTimeLimit, TC.maxIterations, TC.interrupted) or has_solution:
-            if not has_solution:
-                return Outcome(TIME_LIMIT, seconds=seconds)
-            status = FEASIBLE
-        else:
-            raise SolverError(f"HiGHS stopped with status {tc.name}")
-        res.solution_loader.load_vars()
-        return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(m), *extract_capital(m))
+            h.run()
+        finally:
+            h.setOptionValue("time_limit", float(settings.time_limit_s))
+        code, obj, bound, seconds, x = _raw_result(h, 0.0)
+        if code == FEASIBLE and found.bound is not None and (bound is None or not math.isfinite(bound)):
+            bound = found.bound  # stopped before its own bound: the LP relaxation's holds
+        return code, obj, bound, seconds, x
+    for g in guesses[:1]:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(g)
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    return _raw_result(h, 0.0)
 
 
 def _workers(requested: int | None, tasks: int) -> int:
@@ -330,6 +698,8 @@ def _raw_result(h, seconds: float) -> tuple:
         code = INFEASIBLE
     elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt, ms.kSolutionLimit) or has_solution:
         code = FEASIBLE if has_solution else TIME_LIMIT
+    elif status == ms.kModelEmpty:
+        code = OPTIMAL
     else:
         raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
     if code not in (OPTIMAL, FEASIBLE):
@@ -337,34 +707,27 @@ def _raw_result(h, seconds: float) -> tuple:
     return code, info.objective_function_value, info.mip_dual_bound, seconds, list(h.getSolution().col_value)
 
 
-def extract(m) -> dict:
-    """Funded projects of the loaded solution: project_id -> Choice, in project order."""
-    from models.selection import start
+def extract(m, x=None) -> dict:
+    """Funded projects of a solution (column values ``x``; None: the variables' values):
+    project_id -> Choice, in project order."""
+    import numpy as np
 
+    if x is None:
+        x = np.array([v.value or 0.0 for v in m.columns.vars], dtype=float)
+    f = m.forms
+    x = np.asarray(x, dtype=float)
+    on = x[f.start_col] > 0.5
+    stake = np.where(f.varying, x[f.stake_col], f.stake_coef)
+    funded = np.flatnonzero(on & (stake > 1e-9))  # a project started at a 0 % stake is not funded
     choices = {}
-    varying = set(m.VARYING)
-    for p, t in m.STARTS:
-        if (start(m, p, t).value or 0.0) > 0.5:
-            stake = m.Stake[p, t].value if (p, t) in varying else None
-            if stake is None:
-                stake = _fixed_stake(m, p, t)
-            if stake > 1e-9:  # a project started at a 0 % stake is not funded
-                choices[p] = Choice(round(float(stake), 9), int(t))
-    order = {p: i for i, p in enumerate(m.PROJECTS)}
-    return dict(sorted(choices.items(), key=lambda kv: order[kv[0]]))
+    for k in funded.tolist():
+        p, t = f.keys[k]
+        choices[p] = Choice(round(float(stake[k]), 9), int(t))
+    return choices
 
 
-def _fixed_stake(m, p, t) -> float:
-    from pyomo.environ import value
-
-    from models.selection import start
-
-    on = start(m, p, t).value
-    return value(m.stake[p, t]) / on if on else 0.0
-
-
-def extract_capital(m) -> tuple[dict, dict]:
-    """Debt drawn by year and investor commitments of the loaded solution (zeros left out)."""
+def extract_capital(m, x=None) -> tuple[dict, dict]:
+    """Debt drawn by year and investor commitments of a solution (zeros left out)."""
     debt, investors = {}, {}
     if hasattr(m, "Debt"):
         for y in m.YEARS:
@@ -377,4 +740,3 @@ def extract_capital(m) -> tuple[dict, dict]:
             if v > 1e-9:
                 investors[i] = round(float(v), 9)
     return debt, investors
-

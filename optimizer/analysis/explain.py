@@ -156,8 +156,9 @@ def _relaxation(solver: Solver, settings):
     import highspy
     import numpy as np
 
-    lp = highspy.Highs()
-    lp.setOptionValue("output_flag", False)
+    from ..solve import new_highs
+
+    lp = new_highs()
     lp.passModel(solver.highs().getModel())
     n = lp.getNumCol()
     lp.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))

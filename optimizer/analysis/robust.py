@@ -227,13 +227,11 @@ class CoreModel:
         m, data = self.m, self.data
         expr = self.base_expr
         if npvs is not None and self.weight:
-            shift = []
-            for p, v, v0 in zip(data.projects, npvs, self.npv0):
-                if v != v0:
-                    d = self.weight * (float(v) - v0)
-                    shift += [d * data.delay_factor(p, t) * m.stake[p.project_id, t] for t in data.start_years(p)]
-            if shift:
-                expr = expr + sum(shift)
+            import numpy as np
+
+            d = self.weight * (np.asarray(npvs, dtype=float) - np.asarray(self.npv0, dtype=float))
+            if d.any():
+                expr = expr + m.forms.npv_value(d)
         set_objective_expr(m, expr)
         outcome = self.solver.solve(m)
         if self.maxmin and outcome.solved:  # the reported objective stays the smaller satisfaction

@@ -1,0 +1,409 @@
+"""A first portfolio from the LP relaxation, and the proof when it is already good enough.
+
+Capital-budgeting models are knapsacks with a few dozen coupling rows (yearly budgets, sector
+shares, equity, debt): their LP relaxation has at most one fractional project per binding row, so
+its bound is tight and a portfolio rounded from it is close. :func:`solve` uses that structure
+before it hands the model to HiGHS's branch and bound:
+
+1. the LP relaxation: its optimum z_LP bounds every portfolio (and an infeasible relaxation means
+   no portfolio exists);
+2. portfolios rounded from it, and from any guesses the caller offers (for a re-solve, the run's
+   own portfolio changed by the one project forced in or out): the projects integral in the LP
+   are kept, fractional ones dropped, each kept project starts in its likeliest year; the
+   continuous part (stakes, debt, investor commitments) is re-optimized by an LP with every
+   integer column fixed; then the projects left out are tried one by one, best reduced cost
+   first, each at its largest stake that keeps every row within its bounds, and the continuous
+   part is re-optimized once more;
+3. if the best of them, z, is within the gap of the bound (z_LP − z ≤ mip_rel_gap × |z|, or
+   ≤ mip_abs_gap), it is the answer: HiGHS's own criterion for "optimal", met without a search;
+4. otherwise it is HiGHS's first incumbent, and HiGHS searches as usual.
+
+Every candidate is checked by an LP solve of HiGHS with the integer columns fixed, so a portfolio
+returned here satisfies every row within HiGHS's tolerances. The steps are deterministic.
+Nothing here imports Pyomo: the structure arrives as column indices (:class:`Structure`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+@dataclass(frozen=True)
+class Structure:
+    """Where the projects are among the columns.
+
+    Starts k (one per project and possible start year): ``proj[k]`` the project's position,
+    ``start_col[k]`` the column that says it starts then (its Select column when it has one start
+    year), ``stake_col[k]`` its stake column (−1 when the stake is fixed), ``stake_lo[k]`` /
+    ``stake_hi[k]`` the stake's floor and ceiling when funded. ``select[p]``: project p's column.
+    """
+
+    select: np.ndarray
+    proj: np.ndarray
+    start_col: np.ndarray
+    stake_col: np.ndarray
+    stake_lo: np.ndarray
+    stake_hi: np.ndarray
+
+
+@dataclass
+class Result:
+    """What :func:`solve` found: ``status`` "optimal" (within the gap), "infeasible" or "search"
+    (HiGHS must search; ``x`` is its first incumbent, or None)."""
+
+    status: str
+    bound: float | None = None
+    objective: float | None = None
+    x: np.ndarray | None = None
+    seconds: float = 0.0
+
+
+class _Matrix:
+    """The model's rows as HiGHS holds them, by column (for the one-project-at-a-time checks)."""
+
+    def __init__(self, h):
+        lp = h.getLp()
+        a = lp.a_matrix_
+        n, m = lp.num_col_, lp.num_row_
+        start = np.asarray(a.start_, dtype=np.int64)
+        index = np.asarray(a.index_, dtype=np.int64)
+        value = np.asarray(a.value_, dtype=float)
+        if str(a.format_).endswith("kRowwise"):
+            rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(start))
+            order = np.argsort(index, kind="stable")
+            cols = index[order]
+            self.row = rows[order]
+            self.val = value[order]
+            self.start = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(cols, minlength=n), out=self.start[1:])
+        else:
+            self.start, self.row, self.val = start, index, value
+        self.n, self.m = n, m
+        self.cost = np.asarray(lp.col_cost_, dtype=float)
+        self.maximize = str(lp.sense_).endswith("kMaximize")
+        self.row_lo = np.asarray(lp.row_lower_, dtype=float)
+        self.row_up = np.asarray(lp.row_upper_, dtype=float)
+        self.col_lo = np.asarray(lp.col_lower_, dtype=float)
+        self.col_up = np.asarray(lp.col_upper_, dtype=float)
+        kinds = np.asarray(lp.integrality_, dtype=np.int64) if len(lp.integrality_) else np.zeros(n, dtype=np.int64)
+        self.integer = kinds == 1  # HighsVarType.kInteger
+        # bounds implied by rows with one entry (a screen Select[p] = 0, a lock Select[p] = 1)
+        self.up = self.col_up.copy()
+        self.lo = self.col_lo.copy()
+        counts = np.bincount(self.row, minlength=m)
+        single = np.flatnonzero(counts[self.row] == 1)
+        if len(single):
+            cols = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.start))[single]
+            rows, a = self.row[single], self.val[single]
+            lo_r, up_r = self.row_lo[rows], self.row_up[rows]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                hi = np.where(a > 0, up_r / a, lo_r / a)
+                lw = np.where(a > 0, lo_r / a, up_r / a)
+            np.minimum.at(self.up, cols, np.where(np.isnan(hi), np.inf, hi))
+            np.maximum.at(self.lo, cols, np.where(np.isnan(lw), -np.inf, lw))
+
+    def column(self, j: int):
+        a, b = self.start[j], self.start[j + 1]
+        return self.row[a:b], self.val[a:b]
+
+    def activity(self, x: np.ndarray) -> np.ndarray:
+        cols = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.start))
+        return np.bincount(self.row, weights=self.val * x[cols], minlength=self.m)
+
+
+def solve(h, structure: Structure, settings, guesses=(), deadline: float | None = None) -> Result:
+    """Steps 1–3 on the highspy instance ``h`` (a maximizing or minimizing MIP); ``h`` is left as it
+    came (bounds and integrality; it then holds the last LP solved, not a MIP solution).
+
+    ``deadline`` (a ``time.perf_counter()`` reading): no step starts after it, and what was found
+    by then is returned for HiGHS to go on from (or to stop at, out of time)."""
+    import highspy
+
+    began = time.perf_counter()
+    deadline = deadline if deadline is not None else began + float(settings.time_limit_s)
+    mat = _Matrix(h)
+    ints = np.flatnonzero(mat.integer)
+    kinds = np.array(h.getLp().integrality_)
+    sign = 1.0 if mat.maximize else -1.0
+    ms = highspy.HighsModelStatus
+    inf = highspy.kHighsInf
+
+    def remaining() -> float:
+        return max(1e-3, deadline - time.perf_counter())
+
+    def late() -> bool:
+        return time.perf_counter() >= deadline
+
+    def run_lp() -> tuple[bool, float, np.ndarray | None]:
+        h.setOptionValue("time_limit", remaining())
+        h.run()
+        if h.getModelStatus() != ms.kOptimal:
+            return False, math.nan, None
+        return True, h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value, dtype=float)
+
+    best: tuple[float, np.ndarray] | None = None
+    z_lp = None
+    h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
+    try:
+        ok, z_lp, x_lp = run_lp()
+        status = h.getModelStatus()
+        if not ok:
+            if status == ms.kInfeasible:
+                return Result("infeasible", seconds=time.perf_counter() - began)
+            return Result("search", seconds=time.perf_counter() - began)
+        duals = np.asarray(h.getSolution().col_dual, dtype=float)
+        for z in [_rounded(structure, mat, x_lp)] + [_from_guess(structure, mat, g) for g in guesses]:
+            if late():
+                break
+            found = _complete(h, structure, mat, z, duals, x_lp, run_lp, sign, inf)
+            if found is not None and (best is None or sign * found[0] > sign * best[0]):
+                best = found
+            if best is not None and _within_gap(sign * (z_lp - best[0]), best[0], settings):
+                break
+        whole = len(structure.select) <= core_size(len(structure.select))  # the core would be the MIP itself
+        if not whole and not late() and (best is None or not _within_gap(sign * (z_lp - best[0]), best[0], settings)):
+            h.changeColsIntegrality(len(ints), ints.astype(np.int32), kinds[ints].astype(np.uint8))
+            found = _core(h, structure, mat, best, duals, x_lp, settings, remaining)
+            if found is not None and (best is None or sign * found[0] > sign * best[0]):
+                best = found
+    finally:
+        h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
+        h.changeColsIntegrality(len(ints), ints.astype(np.int32), kinds[ints].astype(np.uint8))
+        h.setOptionValue("time_limit", float(settings.time_limit_s))
+    seconds = time.perf_counter() - began
+    if best is None:
+        return Result("search", bound=z_lp, seconds=seconds)
+    if _within_gap(sign * (z_lp - best[0]), best[0], settings):
+        return Result("optimal", bound=z_lp, objective=best[0], x=best[1], seconds=seconds)
+    return Result("search", bound=z_lp, objective=best[0], x=best[1], seconds=seconds)
+
+
+#: the core sub-MIP frees this many projects nearest the margin (at least; more for big pipelines)
+CORE_PROJECTS = 120
+
+
+def core_size(n_proj: int) -> int:
+    return min(n_proj, max(CORE_PROJECTS, int(4 * np.sqrt(n_proj))))
+
+
+def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining):
+    """The core problem: the projects nearest the LP's margin (smallest reduced cost, and every
+    fractional one) are left free, every other project is held as the LP decides it (integral
+    there), and HiGHS solves that small MIP, from ``best`` when it fits; (objective, column
+    values) or None."""
+    import highspy
+
+    x_best = x_lp
+    n_proj = len(s.select)
+    closeness = np.full(n_proj, np.inf)
+    sel = s.select[s.proj]
+    rc = duals[sel] + np.where(s.start_col != sel, duals[s.start_col], 0.0) \
+        + np.where(s.stake_col >= 0, duals[np.maximum(s.stake_col, 0)] * s.stake_hi, 0.0)
+    np.minimum.at(closeness, s.proj, np.abs(rc))
+    frac = np.abs(x_lp[s.select] - np.round(x_lp[s.select])) > 1e-6
+    closeness[frac] = -1.0
+    closeness[(mat.up[s.select] < 1.0) | (mat.lo[s.select] >= 1.0)] = np.inf  # screened out, or locked in
+    size = core_size(n_proj)
+    free = np.zeros(n_proj, dtype=bool)
+    free[np.argsort(closeness, kind="stable")[:size]] = True
+    lo, up = mat.col_lo.copy(), mat.col_up.copy()
+    held = ~free
+    cols = np.concatenate([s.select[held], s.start_col[held[s.proj]]])
+    lo[cols] = np.round(x_best[cols])
+    up[cols] = np.round(x_best[cols])
+    h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+    if best is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(best[1])
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.setOptionValue("time_limit", min(remaining(), max(1.0, 0.2 * float(settings.time_limit_s))))
+    h.run()
+    ms = highspy.HighsModelStatus
+    info = h.getInfo()
+    if h.getModelStatus() not in (ms.kOptimal, ms.kTimeLimit, ms.kInterrupt) or info.primal_solution_status != 2:
+        return None
+    return info.objective_function_value, np.asarray(h.getSolution().col_value, dtype=float)
+
+
+def _within_gap(gap: float, objective: float, settings) -> bool:
+    rel = float(settings.mip_gap)
+    absolute = 1e-9 if rel == 0 else 1e-6
+    return gap <= max(rel * abs(objective), absolute)
+
+
+def _rounded(s: Structure, mat: _Matrix, x: np.ndarray) -> np.ndarray:
+    """Integer columns from the LP: projects integral in it kept (likeliest start year), the rest out;
+    other integer columns rounded up when positive (an investor in at any share stays in)."""
+    z = np.where(x[np.arange(mat.n)] > 1e-6, np.ceil(x - 1e-6), 0.0)
+    z = np.clip(z, mat.col_lo, mat.col_up)
+    keep = x[s.select] >= 1.0 - 1e-6
+    return _set_projects(s, mat, z, keep, x)
+
+
+def _from_guess(s: Structure, mat: _Matrix, guess) -> np.ndarray:
+    g = np.asarray(guess, dtype=float)
+    z = np.clip(np.round(g), mat.col_lo, mat.col_up)
+    return _set_projects(s, mat, z, g[s.select] >= 0.5, g)
+
+
+def _set_projects(s: Structure, mat: _Matrix, z: np.ndarray, keep: np.ndarray, x: np.ndarray) -> np.ndarray:
+    keep = keep & (mat.up[s.select] >= 1.0)
+    keep |= mat.lo[s.select] >= 1.0  # forced in
+    z[s.select] = keep.astype(float)
+    multi = s.start_col != s.select[s.proj]
+    if multi.any():
+        ks = np.flatnonzero(multi)
+        z[s.start_col[ks]] = 0.0
+        # the likeliest start year of each kept project
+        score = x[s.start_col[ks]]
+        order = np.lexsort((-score, s.proj[ks]))
+        ks = ks[order]
+        first = np.ones(len(ks), dtype=bool)
+        first[1:] = s.proj[ks][1:] != s.proj[ks][:-1]
+        chosen = ks[first]
+        chosen = chosen[keep[s.proj[chosen]]]
+        z[s.start_col[chosen]] = 1.0
+    return z
+
+
+def _complete(h, s: Structure, mat: _Matrix, z: np.ndarray, duals, x_lp, run_lp, sign: float, inf: float):
+    """Re-optimize the continuous part for integer columns z, fill with projects left out, and
+    re-optimize again; (objective, column values) or None when z admits no solution."""
+    ints = np.flatnonzero(mat.integer)
+    first = _fixed_lp(h, mat, ints, z, run_lp)
+    if first is None:
+        return None
+    x = first[1].copy()
+    z = z.copy()
+    if _fill(s, mat, x, z, duals, sign):
+        again = _fixed_lp(h, mat, ints, z, run_lp)
+        if again is not None and sign * again[0] >= sign * first[0]:
+            return again
+    return first
+
+
+def _fill(s: Structure, mat: _Matrix, x: np.ndarray, z: np.ndarray, duals, sign: float) -> bool:
+    """Fund projects left out, best reduced cost first, while every row stays within its bounds
+    (x and z updated in place); True when one was added.
+
+    The rows each start of each project left out touches, and by how much, are gathered for all of
+    them in one sparse pass; the starts that do not fit even alone are dropped at once, and the rest
+    are tried one by one, in order, against the rows as the earlier ones left them, each at the
+    largest stake every row allows."""
+    out = np.flatnonzero((z[s.select] < 0.5) & (mat.up[s.select] >= 1.0))
+    if not len(out):
+        return False
+    r = mat.activity(x)
+    lo = mat.row_lo - 1e-9 * (1.0 + np.abs(np.where(np.isfinite(mat.row_lo), mat.row_lo, 0.0)))
+    up = mat.row_up + 1e-9 * (1.0 + np.abs(np.where(np.isfinite(mat.row_up), mat.row_up, 0.0)))
+    ks = np.flatnonzero(np.isin(s.proj, out))
+    sel = s.select[s.proj[ks]]
+    single = s.start_col[ks] == sel
+    has_stake = s.stake_col[ks] >= 0
+    stake_cost = mat.cost[np.maximum(s.stake_col[ks], 0)]
+    gain = mat.cost[sel] + np.where(single, 0.0, mat.cost[s.start_col[ks]])
+    best_gain = gain + np.where(has_stake, stake_cost * s.stake_hi[ks], 0.0)
+    ks = ks[sign * best_gain > 0]
+    if not len(ks):
+        return False
+    rows, cand, base, per_stake = _touch(s, mat, ks)
+    after = r[rows] + base + np.where(per_stake > 0, per_stake, 0.0) * s.stake_lo[ks][cand] \
+        + np.where(per_stake < 0, per_stake, 0.0) * s.stake_lo[ks][cand]
+    bad = (after < lo[rows]) | (after > up[rows])
+    fits = np.ones(len(ks), dtype=bool)
+    fits[cand[bad]] = False
+    rc = sign * (duals[s.start_col[ks]] + np.where(s.stake_col[ks] >= 0, duals[np.maximum(s.stake_col[ks], 0)]
+                                                   * s.stake_hi[ks], 0.0))
+    order = [i for i in np.lexsort((ks, -rc)).tolist() if fits[i]]
+    if not order:
+        return False
+    bounds = np.searchsorted(cand, np.arange(len(ks) + 1))
+    added = False
+    for i in order:
+        k = int(ks[i])
+        p = int(s.proj[k])
+        if z[s.select[p]] >= 0.5:
+            continue
+        a, b = bounds[i], bounds[i + 1]
+        rr, b0, b1 = rows[a:b], base[a:b], per_stake[a:b]
+        now = r[rr] + b0
+        if s.stake_col[k] < 0:
+            if np.any(now < lo[rr]) or np.any(now > up[rr]):
+                continue
+            stake = None
+        else:
+            stake = _largest_stake(now, b1, lo[rr], up[rr], float(s.stake_lo[k]), float(s.stake_hi[k]))
+            if stake is None or sign * (gain_of(mat, s, k) + mat.cost[s.stake_col[k]] * stake) <= 0:
+                continue
+        r[rr] = now if stake is None else now + b1 * stake
+        for j in (int(s.select[p]), int(s.start_col[k])):
+            x[j] = 1.0
+            z[j] = 1.0
+        if stake is not None:
+            x[s.stake_col[k]] = stake
+        added = True
+    return added
+
+
+def gain_of(mat: _Matrix, s: Structure, k: int) -> float:
+    sel = s.select[s.proj[k]]
+    return float(mat.cost[sel] + (mat.cost[s.start_col[k]] if s.start_col[k] != sel else 0.0))
+
+
+def _largest_stake(now, per, lo, up, floor: float, ceiling: float) -> float | None:
+    """The largest stake st in [floor, ceiling] with lo ≤ now + st × per ≤ up on every row; None if none."""
+    hi, least = ceiling, floor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos, neg, flat = per > 0, per < 0, per == 0
+        if np.any((now[flat] < lo[flat]) | (now[flat] > up[flat])):
+            return None
+        if pos.any():
+            hi = min(hi, float(np.min((up[pos] - now[pos]) / per[pos])))
+            least = max(least, float(np.max((lo[pos] - now[pos]) / per[pos])))
+        if neg.any():
+            hi = min(hi, float(np.min((lo[neg] - now[neg]) / per[neg])))
+            least = max(least, float(np.max((up[neg] - now[neg]) / per[neg])))
+    if hi < least - 1e-12 or hi <= 1e-9:
+        return None
+    return max(hi, floor)
+
+
+def _touch(s: Structure, mat: _Matrix, ks: np.ndarray):
+    """For each start ks[i] funded: the rows it touches, with the change from its Select and Start
+    columns (``base``) and per unit of its stake (``per_stake``); arrays sorted by i (``cand``)."""
+    single = s.start_col[ks] == s.select[s.proj[ks]]
+    parts = [(s.select[s.proj[ks]], 0), (np.where(single, -1, s.start_col[ks]), 0), (s.stake_col[ks], 1)]
+    cols, who, kind = [], [], []
+    for j, is_stake in parts:
+        keep = j >= 0
+        cols.append(j[keep])
+        who.append(np.flatnonzero(keep))
+        kind.append(np.full(int(keep.sum()), is_stake))
+    cols = np.concatenate(cols)
+    who = np.concatenate(who)
+    kind = np.concatenate(kind)
+    counts = mat.start[cols + 1] - mat.start[cols]
+    entry = np.repeat(mat.start[cols], counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    rows = mat.row[entry]
+    cand = np.repeat(who, counts)
+    val = mat.val[entry]
+    stake_part = np.repeat(kind, counts) == 1
+    key = cand * mat.m + rows
+    uniq, inverse = np.unique(key, return_inverse=True)
+    base = np.bincount(inverse, weights=np.where(stake_part, 0.0, val), minlength=len(uniq))
+    per_stake = np.bincount(inverse, weights=np.where(stake_part, val, 0.0), minlength=len(uniq))
+    return uniq % mat.m, uniq // mat.m, base, per_stake
+
+
+def _fixed_lp(h, mat: _Matrix, ints, z, run_lp):
+    lo = mat.col_lo.copy()
+    up = mat.col_up.copy()
+    lo[ints] = z[ints]
+    up[ints] = z[ints]
+    h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+    ok, value, x = run_lp()
+    return (value, x) if ok else None
