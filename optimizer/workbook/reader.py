@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,25 @@ _DTD_MARKERS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY")
 _CELL_MARKERS = (b"<c ", b"<c>", b":c ", b":c>")
 _ROW_MARKERS = (b"<row ", b"<row>", b":row ", b":row>")
 _STRING_MARKERS = (b"<si>", b"<si ", b":si>", b":si ")
+#: the rarer markers, counted only where a quick search finds one of them
+_RARE_CELL, _RARE_ROW = (b"<c>", b":c ", b":c>"), (b"<row>", b":row ", b":row>")
+#: a cell that is not ``<c r="A1"``-plain: no reference first, ``<c>``, or a reference of two or
+#: more letters or a row past 99,999 (the last two are read, and bound the sheet's extent)
+_ODD_CELL = re.compile(rb'<c(?:>| (?!r="[A-Za-z][0-9]{1,5}"))')
+_ODD_ROW = re.compile(rb'<row(?:>| (?!r="[0-9]))')
+_PREFIXED = re.compile(rb":(?:c|row)[ >]")
+_CELL_REF = re.compile(rb'<c r="([A-Za-z]{1,3})([0-9]{1,7})"')
+_ROW_REF = re.compile(rb'<row r="([0-9]{1,7})"')
+_EMPTY_ROW = re.compile(rb"<row [^<>]*/>")
+#: a value whose text openpyxl and calamine read differently, or that may be: anything but an
+#: integer of at most 15 digits (openpyxl: int), a decimal with a non-zero digit after its
+#: point (float), or an exponent form below 1 or at 1e16 and above (float). So "5.0" (openpyxl:
+#: the float 5.0), "NaN", " 7", "1_000", "true" and formula text go to openpyxl.
+_ODD_VALUE = re.compile(rb"<v(?: |>(?!(?:-?[0-9]{1,15}|-?[0-9]{0,15}\.[0-9]*[1-9][0-9]*"
+                        rb"|-?[1-9](?:\.[0-9]*)?[eE]-[0-9]{1,3}"
+                        rb"|-?[1-9](?:\.[0-9]*)?[eE]\+?(?:1[6-9]|[2-9][0-9]|[1-9][0-9]{2}))</v>))")
+#: a match this near the end of a chunk is looked at again with the next chunk
+_LOOKAHEAD = 20
 
 
 @dataclass
@@ -113,6 +133,35 @@ class _Scan:
     sheets: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: part names of the zip, for damaged-part messages
     parts: tuple[str, ...] = ()
+    #: worksheet part name -> what the same pass learnt of its layout (see _Layout)
+    layouts: dict[str, "_Layout"] = field(default_factory=dict)
+    #: the shared strings part is whole and holds nothing calamine reads otherwise than openpyxl
+    strings_plain: bool = True
+
+
+@dataclass
+class _Layout:
+    """A worksheet's XML as the scan saw it: whether calamine may read it (see _fast_rows).
+
+    ``plain`` holds when every cell is written ``<c r="A1"…>`` and every row ``<row r="1"…>``
+    (no namespace prefixes, no cell or row without its reference, which openpyxl and calamine
+    place differently), the part is UTF-8 and ends with its closing tag (a cut part is read by
+    openpyxl up to the damage), every value's text is a number both read alike (see
+    ``_ODD_VALUE``), and no text holds an ``_xHHHH_`` escape (calamine decodes it, openpyxl
+    does not).
+    """
+
+    plain: bool = True
+    #: the reference of the last ``<row>``: openpyxl's row count for the sheet
+    last_row: int = 0
+    #: closing tags and empty rows, to tell a part whose tags do not pair up (calamine reads
+    #: past a missing ``</row>``; openpyxl stops there and says so)
+    cell_ends: int = 0
+    row_ends: int = 0
+    #: largest column and row a cell reference reaches, counting single-letter columns as 26
+    #: and rows below 100,000 as 99,999 (calamine lays a sheet out densely to its last cell)
+    max_col: int = 26
+    max_row: int = 99_999
 
 
 def _check_container(path: Path) -> _Scan:
@@ -263,40 +312,131 @@ def _size(n: float) -> str:
 
 
 def _scan_part(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo, scan: _Scan) -> None:
-    """Stream one XML part: refuse a document type declaration; count a worksheet's cells and rows."""
-    sheet = info.filename.startswith("xl/worksheets/")
-    counts = {m: 0 for m in (_CELL_MARKERS + _ROW_MARKERS if sheet else ())}
-    if info.filename == "xl/sharedStrings.xml":
-        counts = {m: 0 for m in _STRING_MARKERS}
-    carry = b""
+    """Stream one XML part: refuse a document type declaration; count a worksheet's cells and rows.
+
+    The same pass notes what decides whether calamine may read a worksheet (:class:`_Layout`)
+    and whether the shared strings are plain. Each marker is counted only where it can occur:
+    the rare ones (``<c>``, namespace-prefixed tags) only in a chunk where a quick search finds
+    one, and a document type declaration is looked for only where a ``!`` is.
+    """
+    name = info.filename
+    sheet = name.startswith("xl/worksheets/")
+    strings = name == "xl/sharedStrings.xml"
+    counts = dict.fromkeys(_CELL_MARKERS + _ROW_MARKERS, 0) if sheet else {}
+    if strings:
+        counts = dict.fromkeys(_STRING_MARKERS, 0)
+    layout = _Layout() if sheet else None
+    carry = tail = b""
+    first = True
     try:
         with z.open(info) as f:
-            while True:
-                chunk = f.read(1 << 20)
-                if not chunk:
-                    break
+            chunk = f.read(1 << 20)
+            while chunk:
+                following = f.read(1 << 20)
                 data = carry + chunk
-                for m in _DTD_MARKERS:
-                    if m in data:
-                        raise _refuse(path, f"part {info.filename} declares a document type (<!DOCTYPE or <!ENTITY), "
-                                            "which no Excel workbook does and XML entity-expansion attacks use: "
-                                            "refusing to read it", info.filename)
-                for m in counts:
-                    # a marker split over the two reads is counted once: the carry is shorter than any marker
-                    counts[m] += data.count(m) - carry.count(m)
-                carry = chunk[-32:]
+                if b"!" in data:  # every marker of a declaration has one, in any encoding
+                    for m in _DTD_MARKERS:
+                        if m in data:
+                            raise _refuse(path, f"part {name} declares a document type (<!DOCTYPE or <!ENTITY), "
+                                                "which no Excel workbook does and XML entity-expansion attacks "
+                                                "use: refusing to read it", name)
+                # a marker split over the two reads is counted once: the carry is shorter than any marker
+                if sheet:
+                    _count_sheet(data, carry, counts, layout, final=not following)
+                    if first:
+                        layout.plain = layout.plain and _utf8(chunk)
+                    tail = (tail + chunk)[-64:]
+                else:
+                    for m in counts:
+                        counts[m] += data.count(m) - carry.count(m)
+                    if strings:
+                        if b"_x" in data or b"x005F_" in data:  # escapes openpyxl keeps and calamine decodes
+                            scan.strings_plain = False
+                        tail = (tail + chunk)[-64:]
+                first = False
+                carry = chunk[-256:] if sheet else chunk[-32:]  # long enough for an empty <row …/>
+                chunk = following
     except InputError:
         raise
     except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, NotImplementedError (compression)
-        raise _refuse(path, f"is a damaged workbook: part {info.filename} cannot be unpacked "
-                            f"({type(exc).__name__}: {exc})", info.filename) from None
-    if info.filename == "xl/sharedStrings.xml" and sum(counts.values()) > MAX_CELLS:
-        raise _refuse(path, f"holds {sum(counts.values()):,} distinct texts, more than the {MAX_CELLS:,} cells "
-                            "fundopt reads", info.filename)
+        raise _refuse(path, f"is a damaged workbook: part {name} cannot be unpacked "
+                            f"({type(exc).__name__}: {exc})", name) from None
+    if strings:
+        if not tail.rstrip().endswith(b"</sst>"):
+            scan.strings_plain = False  # cut short or not plain: openpyxl reads it, and says what is wrong
+        if sum(counts.values()) > MAX_CELLS:
+            raise _refuse(path, f"holds {sum(counts.values()):,} distinct texts, more than the {MAX_CELLS:,} cells "
+                                "fundopt reads", name)
     if sheet:
         cells = sum(counts[m] for m in _CELL_MARKERS)
         rows = sum(counts[m] for m in _ROW_MARKERS)
-        scan.sheets[info.filename] = (cells, rows)
+        scan.sheets[name] = (cells, rows)
+        if not tail.rstrip().endswith(b"</worksheet>") or layout.cell_ends != cells or layout.row_ends != rows:
+            layout.plain = False
+        scan.layouts[name] = layout
+
+
+def _count_sheet(data: bytes, carry: bytes, counts: dict[bytes, int], layout: _Layout, final: bool) -> None:
+    """Count one chunk of a worksheet's cells and rows, and note its layout (see _scan_part)."""
+    for m in (b"<c ", b"<row "):
+        counts[m] += data.count(m) - carry.count(m)
+    if layout.plain:
+        layout.cell_ends += data.count(b"</c>") - carry.count(b"</c>")
+        layout.row_ends += (data.count(b"</row>") - carry.count(b"</row>")
+                            + len(_EMPTY_ROW.findall(data)) - len(_EMPTY_ROW.findall(carry)))
+    odd_cell = _ODD_CELL.search(data)
+    odd_row = _ODD_ROW.search(data)
+    prefixed = _PREFIXED.search(data)
+    # where the search finds none, the rare markers are not in this chunk: they add 0
+    if odd_cell:
+        counts[b"<c>"] += data.count(b"<c>") - carry.count(b"<c>")
+    if odd_row:
+        counts[b"<row>"] += data.count(b"<row>") - carry.count(b"<row>")
+    if prefixed:
+        for m in (b":c ", b":c>", b":row ", b":row>"):
+            counts[m] += data.count(m) - carry.count(m)
+    if not layout.plain:
+        return
+    settled = len(data) if final else len(data) - _LOOKAHEAD  # past this, the next chunk decides
+    if prefixed or (odd_row and odd_row.start() < settled) or b"_x" in data:
+        layout.plain = False
+        return
+    odd_value = _ODD_VALUE.search(data)
+    if odd_value and odd_value.start() < settled:
+        layout.plain = False
+        return
+    if odd_cell and odd_cell.start() < settled:
+        for m in _ODD_CELL.finditer(data, odd_cell.start(), settled):
+            ref = _CELL_REF.match(data, m.start())
+            if ref is None:
+                layout.plain = False
+                return
+            layout.max_col = max(layout.max_col, _column_index(ref.group(1)))
+            layout.max_row = max(layout.max_row, int(ref.group(2)))
+    k = data.rfind(b'<row r="')
+    if k >= 0:
+        ref = _ROW_REF.match(data, k)
+        if ref is not None:
+            layout.last_row = int(ref.group(1))
+        elif k < settled:
+            layout.plain = False
+
+
+def _utf8(head: bytes) -> bool:
+    """Whether a part's first bytes say UTF-8 (or nothing, which means UTF-8)."""
+    head = head[:200].lower()
+    if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    declared = re.match(rb'(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["\']([^"\']*)', head)
+    return declared is None or declared.group(1) in (b"utf-8", b"utf8")
+
+
+def _column_index(letters: bytes) -> int:
+    """1-based index of a column's letters (A = 1, AA = 27)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
 
 
 def _find_header(rows: list[tuple], sheet: Sheet) -> int | None:
@@ -350,8 +490,6 @@ def read_raw(path: str | os.PathLike) -> RawWorkbook:
     """Open the workbook and collect every sheet the schema knows as a raw table."""
     import warnings
 
-    import openpyxl  # deferred: keeps `fundopt --help` fast
-
     path = Path(path)
     scan = _check_container(path)
     digest = sha256_of(path)
@@ -359,31 +497,85 @@ def read_raw(path: str | os.PathLike) -> RawWorkbook:
         # openpyxl warns about workbook features it does not keep (data validation, slicers…)
         warnings.simplefilter("ignore")
         try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False, keep_vba=False)
+            wb = _open_workbook(path, scan)
         except Exception as exc:  # openpyxl raises many kinds on damaged files
             raise _refuse(path, f"could not be opened as an Excel workbook ({type(exc).__name__}: {exc})") from None
+        fast = _Calamine(path, wb, scan)
         try:
-            return _read_sheets(path, wb, scan, digest)
+            return _read_sheets(path, wb, scan, digest, fast)
         finally:
+            fast.close()
             wb.close()
 
 
-def _read_sheets(path: Path, wb, scan: _Scan, digest: str) -> RawWorkbook:
+def _open_workbook(path: Path, scan: _Scan):
+    """openpyxl's read-only, values-only workbook, as ``load_workbook`` opens it, except that the
+    shared strings are read when a sheet read by openpyxl first needs one (sheets read by
+    calamine never do). A shared strings part the scan did not find plain is read at once, so
+    that a damaged one fails here, as it does in ``load_workbook``."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.reader.strings import read_string_table
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    class Reader(ExcelReader):
+        def read_strings(self):
+            ct = self.package.find(SHARED_STRINGS)
+            if ct is None or ct.PartName != "/xl/sharedStrings.xml" or not scan.strings_plain \
+                    or ct.PartName[1:] not in self.valid_files:
+                return super().read_strings()
+            archive, name = self.archive, ct.PartName[1:]
+
+            def load() -> list[str]:
+                with archive.open(name) as src:
+                    return read_string_table(src)
+
+            self.shared_strings = _LazyStrings(load)
+
+    reader = Reader(path, read_only=True, keep_vba=False, data_only=True, keep_links=False)
+    reader.read()
+    return reader.wb
+
+
+class _LazyStrings:
+    """The shared strings table, read on first use (openpyxl reads it whole when it opens a
+    workbook: a third of a second for a 10,000-project pipeline saved by Excel)."""
+
+    def __init__(self, load):
+        self._load = load
+        self._strings: list[str] | None = None
+
+    def __getitem__(self, index):
+        if self._strings is None:
+            self._strings = self._load()
+        return self._strings[index]
+
+    def __len__(self) -> int:
+        if self._strings is None:
+            self._strings = self._load()
+        return len(self._strings)
+
+
+def _read_sheets(path: Path, wb, scan: _Scan, digest: str, fast: "_Calamine | None" = None) -> RawWorkbook:
     problems: list[Problem] = []
     decision_edits: list = []
     tables: dict[str, RawTable] = {}
     carried: list[SourceSheet] = []
     _check_cell_budget(path, wb, scan)
     slots = [0]
+
+    def sheet_rows(ws) -> list[tuple]:
+        rows = fast.rows(ws, slots) if fast is not None else None
+        return _sheet_rows(path, ws, problems, slots) if rows is None else rows
+
     for ws in wb.worksheets:
         ws.reset_dimensions()  # a <dimension> claiming A1:XFD1048576 must not pad every row
         schema = find_sheet(ws.title)
         if schema is None and normalize(ws.title) in REPORT_SHEETS:
             if normalize(ws.title) in DECISION_SHEETS:
-                rows = _sheet_rows(path, ws, problems, slots)
+                rows = sheet_rows(ws)
                 decision_edits.extend(_decision_edits(ws.title, rows))
             continue
-        rows = _sheet_rows(path, ws, problems, slots)
+        rows = sheet_rows(ws)
         while rows and all(is_blank(v) for v in rows[-1]):
             rows.pop()
         if schema is None:
@@ -398,6 +590,123 @@ def _read_sheets(path: Path, wb, scan: _Scan, digest: str) -> RawWorkbook:
         carried.append(SourceSheet(ws.title, tuple(rows), None if header is None else header + 1))
         tables[schema.name] = _raw_table(schema, ws.title, rows, header, problems)
     return RawWorkbook(path.name, digest, tables, carried, problems, decision_edits)
+
+
+class _Odd(Exception):
+    """A cell value calamine may give otherwise than openpyxl: a date or time (calamine reads
+    number formats its own way), or a number that is not finite (calamine reads "NaN" and
+    "inf", where openpyxl refuses the sheet and says why). openpyxl reads the sheet."""
+
+
+def _odd(value):
+    raise _Odd
+
+
+_STR, _FLOAT, _BOOL = str, float, bool
+
+
+class _Calamine:
+    """Worksheets read with calamine, a reader written in Rust, about ten times openpyxl's
+    speed, wherever it gives exactly what openpyxl's read-only mode gives; openpyxl reads the rest.
+
+    calamine gives every number as a float, a blank or error cell as ``""``, dates by its own
+    reading of number formats, and lays a sheet out densely to its last cell. So a sheet is
+    read here only when (from the scan, before calamine sees it) its layout is plain, its tags
+    pair up and its extent is small (see :class:`_Layout`), no cell has a date style openpyxl
+    would turn into a date, and (from what calamine gives) every cell of the XML has a value,
+    no value is a date, a time or a number that is not finite, and no value lies beyond the
+    last row. Numbers are then given as openpyxl gives
+    them: an int for a whole number (writers put "5" for 5.0), a float otherwise.
+    """
+
+    def __init__(self, path: Path, wb, scan: _Scan):
+        self.path, self.scan = path, scan
+        self.book = None
+        self.index: dict[str, int] = {}
+        self.failed = False
+        titles = [ws.title for ws in wb.worksheets]
+        self.titles = {t for t in titles if titles.count(t) == 1}  # a title shared is read by openpyxl
+        self.date_styles = set(getattr(wb, "_date_formats", ()) or ())
+        self.zip = getattr(wb, "_archive", None)
+
+    def close(self) -> None:
+        if self.book is not None:
+            self.book.close()
+            self.book = None
+
+    def _open(self):
+        if self.book is None and not self.failed:
+            try:
+                import python_calamine
+
+                self.book = python_calamine.CalamineWorkbook.from_path(str(self.path))
+                names = self.book.sheet_names
+                self.index = {n: i for i, n in enumerate(names) if names.count(n) == 1}
+            except BaseException as exc:  # noqa: BLE001 — a Rust panic is a BaseException
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                self.failed = True
+        return self.book
+
+    def rows(self, ws, slots: list[int]) -> list[tuple] | None:
+        """The sheet's rows as ``_sheet_rows`` gives them, or None: then openpyxl reads it."""
+        parts = _read_parts(ws)
+        layout = self.scan.layouts.get(parts[0]) if parts else None
+        if layout is None or not layout.plain or not self.scan.strings_plain or ws.title not in self.titles \
+                or layout.last_row > MAX_ROWS \
+                or layout.max_col * layout.max_row > FAST_SLOTS:
+            return None
+        if self.date_styles and self._styled(parts[0]):
+            return None
+        book = self._open()
+        if book is None or ws.title not in self.index:
+            return None
+        try:
+            grid = book.get_sheet_by_index(self.index[ws.title]).to_python(skip_empty_area=False)
+        except BaseException as exc:  # noqa: BLE001 — damaged XML, or a panic: openpyxl says what is wrong
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            return None
+        height, width = len(grid), len(grid[0]) if grid else 0
+        cells = self.scan.sheets.get(parts[0], (0, 0))[0]
+        if height > layout.last_row or sum(len(r) - r.count("") for r in grid) != cells:
+            return None  # a blank, empty-text or error cell (or a cell outside its row): openpyxl
+        n = layout.last_row
+        if slots[0] + width * n > MAX_SLOTS:
+            return None  # openpyxl reads it, and refuses it in its own words
+        try:
+            rows = [tuple([(v or None) if (c := v.__class__) is _STR
+                           else (int(v) if v.is_integer() and -1e16 < v < 1e16 else v if v - v == 0 else _odd(v))
+                           if c is _FLOAT
+                           else v if c is _BOOL else _odd(v) for v in r]) for r in grid]
+        except _Odd:
+            return None
+        slots[0] += width * n
+        if n > height:
+            rows.extend([(None,) * width] * (n - height))
+        return rows
+
+    def _styled(self, part: str) -> bool:
+        """Whether a cell of the worksheet has one of the date styles (openpyxl turns those into dates)."""
+        if self.zip is None:
+            return True
+        ids = b"|".join(str(k).encode() for k in sorted(self.date_styles))
+        pattern = re.compile(rb"""\ss\s*=\s*(?:"|')\s*0*(?:""" + ids + rb""")\s*(?:"|')""")
+        carry = b""
+        try:
+            with self.zip.open(part) as f:
+                while chunk := f.read(1 << 20):
+                    if pattern.search(carry + chunk):
+                        return True
+                    carry = chunk[-32:]
+        except Exception:  # noqa: BLE001 — openpyxl reads it and says what is wrong
+            return True
+        return False
+
+
+#: the most cells calamine may lay one sheet out to (rows × columns its cell references reach):
+#: about 200 MB at its widest; a larger sheet is read by openpyxl, a row at a time
+FAST_SLOTS = 6_000_000
 
 
 def _read_parts(ws) -> list[str]:

@@ -58,10 +58,11 @@ def _records(table: RawTable | None, problems: list[Problem]) -> list[tuple[int,
     return cached[0]
 
 
-def _coerce_records(table: RawTable) -> tuple[list[tuple[int, dict]], list[Problem]]:
-    """(records, problems): a dict per row of the known columns' typed values (a blank cell
-    is absent, a bad or missing required one is ``_INVALID``), and the problems in row order,
-    then column order, as a row-by-row pass finds them. Coerced a column at a time."""
+def _coerce_records(table: RawTable) -> tuple[list[tuple[int, dict]], list[Problem], set[int]]:
+    """(records, problems, bad rows): a dict per row of the known columns' typed values (a
+    blank cell is absent, a bad or missing required one is ``_INVALID``), the problems in row
+    order, then column order, as a row-by-row pass finds them, and the indexes of the records
+    holding an ``_INVALID``. Coerced a column at a time."""
     sheet = table.schema
     rows = table.rows
     found: list[tuple[int, Problem]] = []  # (row index × columns + column index, problem)
@@ -93,7 +94,7 @@ def _coerce_records(table: RawTable) -> tuple[list[tuple[int, dict]], list[Probl
     else:
         records = [(row[0], {}) for row in rows]
     found.sort(key=lambda f: f[0])
-    return records, [p for _, p in found]
+    return records, [p for _, p in found], {i // max(width, 1) for i, _ in found}
 
 
 class _Invalid:
@@ -273,6 +274,35 @@ def _column_cells(rows: list[tuple[int, tuple]], j: int) -> list:
     return [cells[j] if j < len(cells) else None for _, cells in rows]
 
 
+def _plain_constructor(cls, order: tuple[str, ...]):
+    """``cls(*values)`` (the values in the order of ``order``) for a frozen dataclass, made
+    without its ``__init__``: the same object.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``: for
+    Project's 27 fields that is most of the time spent building 10,000 projects. Where the
+    class does more than set its fields (a ``__post_init__``, slots, a field not in
+    ``__init__``) or has other fields than ``order``, the class itself is called.
+    """
+    names = tuple(f.name for f in fields(cls))
+    if names != order or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__") \
+            or not all(f.init for f in fields(cls)):
+        return lambda values: cls(**dict(zip(order, values)))
+    new = object.__new__
+
+    def construct(values: tuple):
+        obj = new(cls)
+        obj.__dict__.update(zip(names, values))
+        return obj
+
+    return construct
+
+
+_new_project = _plain_constructor(Project, (
+    "project_id", "name", "sector", "capex", "npv", "schedule", "row", "npv_low", "npv_high", "risk",
+    "strategic_score", "us_score", "jp_score", "us_approval", "jp_approval", "jp_content", "state",
+    "leverage_eligible", "min_stake", "max_stake", "earliest_start", "latest_start", "duration", "esg_score",
+    "jobs", "decision", "decision_reason"))
+
 from .schema import Column as _Column  # noqa: E402
 
 _SCHEDULE_MONEY = _Column("Y", "money", "", min=0)
@@ -297,10 +327,11 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
     has_capex = "capex" in table.columns or bool(schedules)
     first_year = fund.planning_start
     last_year = fund.planning_start + fund.horizon_years - 1
-    for excel_row, rec in records:
+    bad_rows = table.records[2] if table.records is not None and table.header_row is not None else set()
+    for index, (excel_row, rec) in enumerate(records):
         # the row's valid values: a bad cell (``_INVALID``) reads as absent, as _val has it
-        val = {k: v for k, v in rec.items() if v is not _INVALID}
-        invalid = len(val) != len(rec)
+        invalid = index in bad_rows
+        val = {k: v for k, v in rec.items() if v is not _INVALID} if invalid else rec
         get = val.get
         pid = get("project_id")
         if pid is not None:
@@ -349,18 +380,13 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
         if (invalid or pid is None or "name" not in val or "sector" not in val or npv is None
                 or not schedule):
             continue  # a missing column or a bad cell: already reported
-        projects.append(Project(
-            project_id=pid, name=val["name"], sector=val["sector"], capex=float(capex), npv=float(npv),
-            schedule=tuple([float(x) for x in schedule]), row=excel_row,
-            npv_low=lo, npv_high=hi, risk=get("risk"), strategic_score=get("strategic_score"),
-            us_score=get("us_score"), jp_score=get("jp_score"),
-            us_approval=get("us_approval", "pending"), jp_approval=get("jp_approval", "pending"),
-            jp_content=get("jp_content"), state=get("state"),
-            leverage_eligible=bool(get("leverage_eligible", False)),
-            min_stake=float(min_stake), max_stake=float(max_stake), earliest_start=es,
-            latest_start=ls, duration=int(duration), esg_score=get("esg_score"), jobs=get("jobs"),
-            decision=get("decision", "auto"), decision_reason=get("decision_reason"),
-        ))
+        # Project's fields in their order (see _plain_constructor)
+        projects.append(_new_project((
+            pid, val["name"], val["sector"], float(capex), float(npv), tuple([float(x) for x in schedule]),
+            excel_row, lo, hi, get("risk"), get("strategic_score"), get("us_score"), get("jp_score"),
+            get("us_approval", "pending"), get("jp_approval", "pending"), get("jp_content"), get("state"),
+            bool(get("leverage_eligible", False)), float(min_stake), float(max_stake), es, ls, int(duration),
+            get("esg_score"), get("jobs"), get("decision", "auto"), get("decision_reason"))))
     stitle = schedule_table.title if schedule_table is not None else CAPEX_SCHEDULE.name
     scol = schedule_table.column_name("project_id") if schedule_table is not None else "project_id"
     for pid, (srow, _) in schedules.items():
