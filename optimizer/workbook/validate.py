@@ -15,15 +15,16 @@ from ..data import (BudgetYear, Fund, Investor, Pipeline, Problem, Project, Rule
                     Source)
 from ..errors import InputError
 from .coerce import coerce, coerce_column, is_blank
-from .reader import RawTable, RawWorkbook, read_raw
+from .reader import RawTable, RawWorkbook, collector_paused, read_raw
 from .schema import (BUDGET, CAPEX_SCHEDULE, FUND, INVESTORS, PROJECTS, RULES, SCENARIOS, SCHEDULE_COLUMN,
                      SECTORS, find_sheet, normalize)
 
 
 def read_pipeline(path, *, planning_start_default: int | None = None) -> Pipeline:
     """Read and validate a workbook; raise :class:`InputError` with every problem found."""
-    raw = read_raw(path)
-    pipeline, problems = build_pipeline(raw)
+    with collector_paused():
+        raw = read_raw(path)
+        pipeline, problems = build_pipeline(raw)
     if problems:
         raise InputError(problems)
     return pipeline
@@ -31,11 +32,12 @@ def read_pipeline(path, *, planning_start_default: int | None = None) -> Pipelin
 
 def validate_path(path, warnings: list[Problem] | None = None) -> list[Problem]:
     """Every problem of the workbook; numerics warnings of a valid one are added to ``warnings``."""
-    try:
-        raw = read_raw(path)
-    except InputError as exc:
-        return exc.problems
-    pipeline, problems = build_pipeline(raw)
+    with collector_paused():
+        try:
+            raw = read_raw(path)
+        except InputError as exc:
+            return exc.problems
+        pipeline, problems = build_pipeline(raw)
     if warnings is not None and not problems:
         warnings.extend(scale_warnings(pipeline))
     return problems
@@ -70,11 +72,13 @@ def _coerce_records(table: RawTable) -> tuple[list[tuple[int, dict]], list[Probl
     columns: list[list] = []
     known = [col for col in sheet.columns if col.name in table.columns]
     width = len(known)
-    shortest = min((len(cells) for _, cells in rows), default=0)
+    lengths = {len(cells) for _, cells in rows}
+    # the reader lays every row out to one width: the columns are the rows transposed
+    by_column = list(zip(*[cells for _, cells in rows])) if len(lengths) == 1 else None
     for k, col in enumerate(known):
         j, header = table.columns[col.name]
-        if j < shortest:
-            values = [cells[j] for _, cells in rows]
+        if by_column is not None and j < len(by_column):
+            values = by_column[j]
         else:
             values = [cells[j] if j < len(cells) else None for _, cells in rows]
         out, errors = coerce_column(values, col)
@@ -367,11 +371,13 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
         if es is not None and ls is not None and es > ls:
             problems.append(Problem(title, excel_row, col("earliest_start"), es,
                                     f"earliest_start is after latest_start ({ls})"))
-        for name, year in (("earliest_start", es), ("latest_start", ls)):
-            if year is not None and not first_year <= year <= last_year:
-                problems.append(Problem(title, excel_row, col(name), year,
-                                        f"{name} is outside the planning horizon "
-                                        f"{first_year}–{last_year}"))
+        if (es is not None and not first_year <= es <= last_year) or \
+                (ls is not None and not first_year <= ls <= last_year):
+            for name, year in (("earliest_start", es), ("latest_start", ls)):
+                if year is not None and not first_year <= year <= last_year:
+                    problems.append(Problem(title, excel_row, col(name), year,
+                                            f"{name} is outside the planning horizon "
+                                            f"{first_year}–{last_year}"))
         npv, lo, hi = get("npv"), get("npv_low"), get("npv_high")
         if npv is not None and lo is not None and lo > npv:
             problems.append(Problem(title, excel_row, col("npv_low"), lo, f"npv_low is above npv ({npv:g})"))
@@ -382,7 +388,7 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
             continue  # a missing column or a bad cell: already reported
         # Project's fields in their order (see _plain_constructor)
         projects.append(_new_project((
-            pid, val["name"], val["sector"], float(capex), float(npv), tuple([float(x) for x in schedule]),
+            pid, val["name"], val["sector"], float(capex), float(npv), tuple(map(float, schedule)),
             excel_row, lo, hi, get("risk"), get("strategic_score"), get("us_score"), get("jp_score"),
             get("us_approval", "pending"), get("jp_approval", "pending"), get("jp_content"), get("state"),
             bool(get("leverage_eligible", False)), float(min_stake), float(max_stake), es, ls, int(duration),
@@ -613,14 +619,17 @@ def _money(pipeline: Pipeline, schedules: dict | None = None) -> list[tuple[floa
             append((abs(float(value)), sheet, row, column))
 
     schedules = schedules or {}
+    years = _YEAR_COLUMNS
     for p in pipeline.projects:
         row = p.row
         scheduled = schedules.get(p.project_id)
         if scheduled and scheduled[1]:
             srow = scheduled[0]
-            for k, x in enumerate(scheduled[1], 1):
+            if len(scheduled[1]) > len(years):
+                years = tuple(f"Y{k}" for k in range(1, len(scheduled[1]) + 1))
+            for k, x in enumerate(scheduled[1]):
                 if x != 0:
-                    append((abs(float(x)), "CapexSchedule", srow, f"Y{k}"))
+                    append((abs(float(x)), "CapexSchedule", srow, years[k]))
         elif p.capex != 0:  # never None
             append((abs(float(p.capex)), "Projects", row, "capex"))
         if p.npv != 0:
@@ -639,16 +648,48 @@ def _money(pipeline: Pipeline, schedules: dict | None = None) -> list[tuple[floa
     return amounts
 
 
+_YEAR_COLUMNS = tuple(f"Y{k}" for k in range(1, 101))
+
+
+def _money_amounts(pipeline: Pipeline, schedules: dict | None = None) -> list[float]:
+    """The amounts of ``_money`` without their places (the same numbers, a few times faster)."""
+    schedules = schedules or {}
+    amounts: list[float] = []
+    append, extend = amounts.append, amounts.extend
+    for p in pipeline.projects:
+        scheduled = schedules.get(p.project_id)
+        if scheduled and scheduled[1]:
+            extend([abs(float(x)) for x in scheduled[1] if x != 0])
+        elif p.capex != 0:
+            append(abs(float(p.capex)))
+        if p.npv != 0:
+            append(abs(float(p.npv)))
+        if p.npv_low is not None and p.npv_low != 0:
+            append(abs(float(p.npv_low)))
+        if p.npv_high is not None and p.npv_high != 0:
+            append(abs(float(p.npv_high)))
+    others = [pipeline.fund.equity_capital]
+    for b in pipeline.budget:
+        others += (b.capital_limit, b.debt_limit)
+    for i in pipeline.investors:
+        others += (i.min_commitment, i.max_commitment)
+    extend([abs(float(v)) for v in others if v is not None and v != 0])
+    return amounts
+
+
 def scale_problems(pipeline: Pipeline, schedules: dict | None = None) -> list[Problem]:
     """Errors: amounts so far above the pipeline's typical amount that the solver cannot be trusted."""
-    amounts = _money(pipeline, schedules)
-    if not amounts:
+    values = _money_amounts(pipeline, schedules)
+    if not values:
         return []
-    typical = sorted([a[0] for a in amounts])[len(amounts) // 2]
+    typical = sorted(values)[len(values) // 2]
+    limit = SCALE_RATIO_MAX * typical
+    if max(values) <= limit:
+        return []  # the usual case: nothing to locate
+    amounts = _money(pipeline, schedules)
     unit = pipeline.fund.currency_unit
     out = []
     # only the amounts past the limit are reported, largest first: sort just those
-    limit = SCALE_RATIO_MAX * typical
     for value, sheet, row, column in sorted([a for a in amounts if a[0] > limit], reverse=True):
         if value <= SCALE_RATIO_MAX * typical:
             break
@@ -724,7 +765,7 @@ def _cross_checks(pipeline: Pipeline, tables: dict[str, RawTable], problems: lis
     # every project row naming a sector is checked, even one with another problem: one pass
     for row, rec in _records(ptable, []):
         sector = rec.get("sector")
-        if _ok(rec, "sector") and sector not in listed:
+        if sector is not None and sector is not _INVALID and sector not in listed:
             problems.append(Problem(ptable.title, row, ptable.column_name("sector"), sector,
                                     f"sector {sector} is not on the Sectors sheet" + _suggest(sector, listed)))
 
@@ -776,11 +817,9 @@ def build_pipeline(raw: RawWorkbook) -> tuple[Pipeline, list[Problem]]:
     used_sectors = {p.sector for p in projects}
     if t.get("Projects") is not None:
         # ids and sectors of rows that failed other checks still exist for the rules' and scenarios' sake
-        for _, rec in _records(t["Projects"], []):
-            if _ok(rec, "project_id"):
-                ids.add(rec["project_id"])
-            if _ok(rec, "sector"):
-                used_sectors.add(rec["sector"])
+        records = _records(t["Projects"], [])
+        ids.update(v for _, rec in records if (v := rec.get("project_id")) is not None and v is not _INVALID)
+        used_sectors.update(v for _, rec in records if (v := rec.get("sector")) is not None and v is not _INVALID)
     sectors = _sectors(t.get("Sectors"), problems)
     budget = _budget(t.get("Budget"), problems)
     investors = _investors(t.get("Investors"), problems)
