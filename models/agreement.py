@@ -25,7 +25,7 @@ Objective term (maxmin_satisfaction)
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import NATIONS, Pipeline
 

@@ -12,7 +12,7 @@ Constraints
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import Pipeline
 

@@ -12,7 +12,7 @@ bounds) are never relaxed: they say what may be funded at all.
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import Pipeline
 

@@ -23,7 +23,7 @@ The capital family uses debt_total: Σ_p committed[p] ≤ equity + debt_total.
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import Pipeline
 

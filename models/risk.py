@@ -16,7 +16,7 @@ Constraints
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import Pipeline
 

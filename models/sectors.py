@@ -17,7 +17,7 @@ sum ≥ min_projects, which no portfolio satisfies (the diagnosis then names it)
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import Pipeline
 

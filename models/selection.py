@@ -40,7 +40,7 @@ Objective terms
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import Pipeline, Project
 

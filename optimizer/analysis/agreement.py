@@ -108,7 +108,7 @@ def best_npv_at_maxmin(m, solver: Solver, data: Pipeline, first):
     ``maxmin_satisfaction`` alone leaves many ties; the committee wants the most valuable of
     them, so the smaller satisfaction is held at its optimum and the NPV objective re-solved.
     """
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     from models.portfolio import set_objective
 

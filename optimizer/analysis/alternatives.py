@@ -15,7 +15,7 @@ from ..solve import Outcome, Solver
 
 def alternatives(m, solver: Solver, data: Pipeline, first: Outcome, count: int) -> list[Outcome]:
     """Portfolios 2..count (fewer when no more exist); portfolio 1 is ``first``."""
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     found = [first]
     d = max(1, data.fund.min_difference)

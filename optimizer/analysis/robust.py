@@ -211,7 +211,7 @@ class CoreModel:
 
     def _hold(self) -> Outcome:
         """maxmin_satisfaction: its optimum does not depend on NPV; solve it once and hold it."""
-        import pyomo.environ as pyo
+        import pyomo.core as pyo
 
         first = self.solver.solve(self.m)
         if first.solved:
