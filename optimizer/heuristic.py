@@ -59,6 +59,8 @@ class Result:
     objective: float | None = None
     x: np.ndarray | None = None
     seconds: float = 0.0
+    #: the LP relaxation's solution and reduced costs (None when it was not solved to optimality)
+    relaxed: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class _Matrix:
@@ -114,12 +116,15 @@ class _Matrix:
         return np.bincount(self.row, weights=self.val * x[cols], minlength=self.m)
 
 
-def solve(h, structure: Structure, settings, guesses=(), deadline: float | None = None) -> Result:
+def solve(h, structure: Structure, settings, guesses=(), deadline: float | None = None,
+          on_relaxed=None) -> Result:
     """Steps 1–3 on the highspy instance ``h`` (a maximizing or minimizing MIP); ``h`` is left as it
     came (bounds and integrality; it then holds the last LP solved, not a MIP solution).
 
     ``deadline`` (a ``time.perf_counter()`` reading): no step starts after it, and what was found
-    by then is returned for HiGHS to go on from (or to stop at, out of time)."""
+    by then is returned for HiGHS to go on from (or to stop at, out of time). ``on_relaxed`` is
+    called with the LP relaxation's optimal basis as soon as there is one (other LPs of the same
+    rows start from it)."""
     import highspy
 
     began = time.perf_counter()
@@ -148,13 +153,20 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
     z_lp = None
     h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
     try:
-        ok, z_lp, x_lp = run_lp()
+        # the relaxation without presolve: on these models HiGHS's presolve costs more than it saves
+        h.setOptionValue("presolve", "off")
+        try:
+            ok, z_lp, x_lp = run_lp()
+        finally:
+            h.setOptionValue("presolve", "choose")
         status = h.getModelStatus()
         if not ok:
             if status == ms.kInfeasible:
                 return Result("infeasible", seconds=time.perf_counter() - began)
             return Result("search", seconds=time.perf_counter() - began)
         duals = np.asarray(h.getSolution().col_dual, dtype=float)
+        if on_relaxed is not None:
+            on_relaxed(h.getBasis())
         for z in [_rounded(structure, mat, x_lp)] + [_from_guess(structure, mat, g) for g in guesses]:
             if late():
                 break
@@ -174,11 +186,12 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         h.changeColsIntegrality(len(ints), ints.astype(np.int32), kinds[ints].astype(np.uint8))
         h.setOptionValue("time_limit", float(settings.time_limit_s))
     seconds = time.perf_counter() - began
+    relaxed = (x_lp, duals)
     if best is None:
-        return Result("search", bound=z_lp, seconds=seconds)
+        return Result("search", bound=z_lp, seconds=seconds, relaxed=relaxed)
     if _within_gap(sign * (z_lp - best[0]), best[0], settings):
-        return Result("optimal", bound=z_lp, objective=best[0], x=best[1], seconds=seconds)
-    return Result("search", bound=z_lp, objective=best[0], x=best[1], seconds=seconds)
+        return Result("optimal", bound=z_lp, objective=best[0], x=best[1], seconds=seconds, relaxed=relaxed)
+    return Result("search", bound=z_lp, objective=best[0], x=best[1], seconds=seconds, relaxed=relaxed)
 
 
 #: the core sub-MIP frees this many projects nearest the margin (at least; more for big pipelines)

@@ -318,7 +318,10 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
                  price_of_agreement: float | None = None, alternatives: list[Outcome] | None = None,
                  removal: dict | None = None, entry: dict | None = None, blockers: dict | None = None,
                  timings: dict[str, float] | None = None, solver_version: str = "",
-                 options: dict | None = None) -> Report:
+                 options: dict | None = None, agreement_estimated: bool = False) -> Report:
+    """The run's result tables. ``agreement_estimated``: the ideals and the price of agreement are
+    LP-relaxation bounds (explain_limit 0): satisfactions are then at least, and the price of
+    agreement at most, the figures shown."""
     fund = data.fund
     ideals = ideals or {}
     choices: dict[str, Choice] = outcome.choices
@@ -402,6 +405,8 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
                             if next(x for x in data.investors if x.investor == i).nation == n)
         rep.nations.append({
             "nation": n, "score_value": values[n], "ideal_score_value": ideals.get(n), "satisfaction": sats[n],
+            "ideal_basis": None if ideals.get(n) is None else (
+                "estimated: LP relaxation bound, satisfaction at least as shown" if agreement_estimated else "exact"),
             "min_satisfaction": fund.min_nation_satisfaction,
             "approved_projects": sum(1 for p in data.projects if p.approval(n) == "yes"),
             "funded_projects_approved": sum(1 for p in choices if data.by_id[p].approval(n) == "yes"),
@@ -465,6 +470,8 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
         ("US satisfaction", sats["US"]),
         ("Japan satisfaction", sats["JP"]),
         ("price of agreement", price_of_agreement),
+        *([("agreement figures", "estimated from LP relaxations (explain_limit 0): each satisfaction is at "
+            "least, and the price of agreement at most, the figure shown")] if agreement_estimated else []),
         ("currency unit", fund.currency_unit),
         ("run time (s)", sum((timings or {}).values())),
     ]

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import Pipeline, Problem
+from .data import NATIONS, Pipeline, Problem
 from .errors import InfeasibleError, InputError, TimeLimitError
 from .report import Report, build_report
 from .solve import INFEASIBLE, TIME_LIMIT, Outcome, Solver, SolverSettings
@@ -67,18 +67,25 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     solver = Solver(settings)
     ideals: dict[str, float] = {}
     # the nations' ideal portfolios and the model without the agreement rules do not depend on
-    # the run's portfolio: they are solved side by side before it
+    # the run's portfolio: they are solved side by side before it. With explain_limit 0 and no
+    # rule that needs the ideals, they are figures of the report only, and like the other
+    # explanations they are estimated: from LP relaxations, after the run's portfolio.
     variants = ideal_variants(m, data) if needs_ideals(data) or has_scores(data) else []
     unagreed = unagreed_variant(m, data)
+    estimated = data.fund.explain_limit == 0 and not needs_ideals(data)
     outcomes = []
-    if variants or unagreed:
+    if (variants or unagreed) and not estimated:
         with timings.phase("ideal portfolios and price of agreement"):
             outcomes = solver.solve_variants(m, variants + ([unagreed] if unagreed else []))
             if variants:
                 ideals = store_ideals(m, solver, data, outcomes[:len(variants)])
-    unagreed_outcome = outcomes[-1] if unagreed else None
+    unagreed_outcome = outcomes[-1] if unagreed and outcomes else None
     with timings.phase("solve"):
+        pending = None
+        if (variants or unagreed) and estimated:  # solved on the other core while the run's portfolio is
+            pending = solver.relaxations(m, variants + ([unagreed] if unagreed else []))
         outcome = solver.solve(m)
+    relaxed = solver.relaxed  # the run's LP relaxation, for the estimates
     if data.fund.objective == "maxmin_satisfaction" and outcome.solved:
         with timings.phase("solve"):
             outcome = best_npv_at_maxmin(m, solver, data, outcome)
@@ -90,7 +97,7 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
         raise TimeLimitError(f"the time limit of {settings.time_limit_s:g} s ran out before any portfolio "
                              "satisfying every rule was found; raise time_limit_s on the Fund sheet")
     price = None
-    if outcome.solved:
+    if outcome.solved and not estimated:
         from .report import objective_value
 
         kind = "npv" if data.fund.objective == "maxmin_satisfaction" else data.fund.objective
@@ -107,12 +114,19 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
         others = alternatives(m, solver, data, outcome, data.fund.alternatives)
     with timings.phase("removal cost and break-even"):
         step = (lambda done, total: progress("removal cost and break-even", done, total)) if progress else None
-        removal, entry = explain(m, solver, data, outcome, objective_of, step, values)
+        removal, entry = explain(m, solver, data, outcome, objective_of, step, values, relaxed)
     with timings.phase("blocking rules"):
         blockers = blocking_rules(data, settings, ideals, [p for p, f in entry.items() if f.value is None],
                                   data.fund.explain_limit)
+    if pending is not None:  # only the report uses the estimates (no rule needs the ideals)
+        with timings.phase("ideal portfolios and price of agreement (LP estimates)"):
+            bounds = pending()
+            ideals = {n: max(0.0, b) for n, b in zip(NATIONS, bounds[:len(variants)]) if b is not None}
+            if unagreed and bounds[-1] is not None:
+                price = max(0.0, bounds[-1] - objective_value(data, outcome, data.fund.objective, ideals))
     with timings.phase("report"):
         report = build_report(data, outcome, ideals=ideals, price_of_agreement=price,
+                              agreement_estimated=estimated and bool(variants or unagreed),
                               alternatives=others, removal=removal, entry=entry, blockers=blockers,
                               timings=timings.phases, solver_version=solver.version,
                               options={"time_limit_s": settings.time_limit_s, "mip_gap": settings.mip_gap,

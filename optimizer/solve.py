@@ -148,7 +148,7 @@ class _Compiled:
 
     # ---------------------------------------------------------------- the first hand-over
     def _load(self) -> None:
-        import pyomo.environ as pyo
+        import pyomo.core as pyo
 
         from models.linear import LinearRows
 
@@ -236,7 +236,7 @@ class _Compiled:
     # ---------------------------------------------------------------- keeping in step
     def sync(self, scan_vars: bool = True) -> None:
         """Bring HiGHS in step with the model; raise _Stale when only a new hand-over will do."""
-        import pyomo.environ as pyo
+        import pyomo.core as pyo
 
         from models.linear import LinearRows
 
@@ -372,7 +372,7 @@ class _Compiled:
             entry[1] -= int(np.searchsorted(gone, entry[1]))
 
     def _sync_objective(self) -> None:
-        import pyomo.environ as pyo
+        import pyomo.core as pyo
 
         np = self.np
         objs = list(self.m.component_data_objects(pyo.Objective, active=True, descend_into=True))
@@ -444,6 +444,9 @@ class Solver:
         self.settings = settings
         self._c: _Compiled | None = None
         self._x = None
+        #: the last solve's LP relaxation: (column values, reduced costs), or None
+        self.relaxed = None
+        self._listeners: list = []  # called with the next solve's LP basis (see relaxations)
 
     def _compiled(self, m, scan_vars: bool = True) -> _Compiled:
         c = self._c
@@ -462,13 +465,20 @@ class Solver:
 
     def _run(self, c: _Compiled, guesses=()) -> Outcome:
         began = time.perf_counter()
+        keep: dict = {}
+        listeners, self._listeners = self._listeners, []
         try:
-            item = _search(c.h, c.structure(), self.settings, guesses)
+            item = _search(c.h, c.structure(), self.settings, guesses, keep,
+                           (lambda basis: [f(basis) for f in listeners]) if listeners else None)
         except SolverError:
             raise
         except Exception as exc:  # the solver itself broke
             raise SolverError(f"HiGHS failed: {exc}") from exc
+        finally:
+            for f in listeners:
+                f(None)  # no basis coming (any more): waiting LPs start
         status, obj, bound, _, x = item
+        self.relaxed = keep.get("relaxed")
         return self._outcome(c, status, obj, bound, time.perf_counter() - began, x)
 
     def _outcome(self, c: _Compiled, status: str, obj, bound, seconds: float, x) -> Outcome:
@@ -483,6 +493,94 @@ class Solver:
             bound = obj  # an LP's optimum is its own bound
         return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(c.m, x),
                        *extract_capital(c.m, x))
+
+    @property
+    def maximizing(self) -> bool:
+        """Whether the objective last handed to HiGHS is maximized."""
+        import highspy
+
+        return self._c is not None and self._c.h.getLp().sense_ == highspy.ObjSense.kMaximize
+
+    def relaxations(self, m, variants):
+        """Start solving the LP relaxation of each variant ``(change, undo)`` of the model on a thread
+        of its own (HiGHS releases the GIL), on copies taken now; return a callable that waits and
+        gives each relaxation's optimum (None where it has none), in order.
+
+        The thread waits for the next :meth:`solve` to reach its own LP relaxation and starts each
+        variant from that basis (the same rows, another objective or fewer rules: about half the
+        simplex work of a cold start)."""
+        import threading
+
+        import highspy
+        import numpy as np
+
+        models = []
+        for change, undo in variants:
+            change()
+            try:
+                models.append(self._compiled(m).h.getModel())
+            finally:
+                undo()
+        self._compiled(m)
+        out: list = [None] * len(models)
+        failure: list = []
+        limit = float(self.settings.time_limit_s)
+        basis: list = []
+        ready = threading.Event()
+
+        def offered(b) -> None:
+            if not ready.is_set():
+                basis.append(b)
+                ready.set()
+
+        self._listeners.append(offered)
+
+        def work() -> None:
+            try:
+                ready.wait()
+                h = new_highs()
+                h.setOptionValue("time_limit", limit)
+                for i, model in enumerate(models):
+                    h.passModel(model)
+                    n = h.getNumCol()
+                    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
+                    if basis and basis[0] is not None:
+                        h.setBasis(basis[0])
+                    h.run()
+                    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                        out[i] = float(h.getInfo().objective_function_value)
+            except Exception as exc:  # handed to the caller's thread
+                failure.append(exc)
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+
+        def result() -> list:
+            offered(None)  # no solve came: start cold
+            thread.join()
+            if failure:
+                raise SolverError(f"HiGHS failed: {failure[0]}") from failure[0]
+            return out
+
+        return result
+
+    def relaxation(self, m) -> float | None:
+        """The optimum of the model's LP relaxation as it stands (integrality dropped, the persistent
+        instance warm-started): a bound on the objective of every portfolio; None when the
+        relaxation has no optimum (infeasible, or out of time)."""
+        import highspy
+        import numpy as np
+
+        c = self._compiled(m)
+        ints = np.flatnonzero(c.integer).astype(np.int32)
+        h = c.h
+        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        try:
+            h.run()
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            return float(h.getInfo().objective_function_value) if ok else None
+        finally:
+            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
     def solve_with_fixed(self, m, var, value: float, start=None) -> Outcome:
         """Re-solve with one variable fixed, then free it again.
@@ -638,10 +736,11 @@ class Solver:
         return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
 
-def _search(h, structure, settings, guesses=()) -> tuple:
+def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_relaxed=None) -> tuple:
     """Solve the MIP held by ``h``: the LP relaxation and rounded portfolios first
     (optimizer/heuristic.py), HiGHS's branch and bound only when they do not settle it; the
-    result as :func:`_raw_result` gives it."""
+    result as :func:`_raw_result` gives it. ``keep`` receives the LP relaxation's solution and
+    reduced costs under ``"relaxed"`` (None when it was not solved)."""
     import highspy
 
     from . import heuristic
@@ -650,7 +749,9 @@ def _search(h, structure, settings, guesses=()) -> tuple:
     n_int = sum(1 for t in lp.integrality_ if t == highspy.HighsVarType.kInteger) if len(lp.integrality_) else 0
     if structure is not None and n_int >= settings.heuristic_min_integers:
         deadline = time.perf_counter() + float(settings.time_limit_s)
-        found = heuristic.solve(h, structure, settings, guesses, deadline)
+        found = heuristic.solve(h, structure, settings, guesses, deadline, on_relaxed)
+        if keep is not None:
+            keep["relaxed"] = found.relaxed
         if found.status == "infeasible":
             return INFEASIBLE, None, None, 0.0, None
         if found.status == "optimal":

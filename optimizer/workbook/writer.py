@@ -97,7 +97,7 @@ KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "Alternatives": ("portfolio", "objective", "gap", "added", "removed", "projects", "committed", "selected"),
     "Rejected": ("project_id", "name", "sector", "capex", "npv", "reason", "break_even_npv", "break_even_basis", "decision",
                  "decision_as_written"),
-    "Nations": ("nation", "score_value", "ideal_score_value", "satisfaction", "min_satisfaction",
+    "Nations": ("nation", "score_value", "ideal_score_value", "ideal_basis", "satisfaction", "min_satisfaction",
                 "approved_projects", "funded_projects_approved", "equity_share", "government_equity",
                 "investor_equity", "equity", "jp_content"),
     "Sources": ("source", "kind", "type", "nation", "amount", "cost_rate", "cost", "max_amount"),

@@ -187,3 +187,42 @@ def test_maxmin_with_a_floor(tmp_path):
 def solve(tmp_path, name: str = "case", **workbook):
     # maxmin_satisfaction: the solver's last objective is the NPV tie-break, not the reported one
     return _solve(tmp_path, name, check_objective=False, **workbook)
+
+
+# ----------------------------------------------------------------------------- estimated (explain_limit 0)
+# equity 90, capex 50 each: one project at most. D is not approved by the US.
+#   exact ideals: US A 500, JP C 500 (D is out); NPV optimum A 30: US 500 / 500 = 1, JP 0 / 500 = 0.
+#   LP relaxations: US A + 0.8 B = 500 + 320 = 820; JP C + 0.8 B = 500 + 80 = 580; without the
+#   approvals NPV A + 0.8 B = 30 + 20 = 50, so the price of agreement is at most 50 − 30 = 20
+#   (exactly 0: A alone is best either way).
+ESTIMATED = [project("A", 50, 30, us_score=10, jp_score=0, us_approval="yes", jp_approval="yes"),
+             project("B", 50, 25, us_score=8, jp_score=2, us_approval="yes", jp_approval="yes"),
+             project("C", 50, 10, us_score=0, jp_score=10, us_approval="yes", jp_approval="yes"),
+             project("D", 50, 12, us_score=2, jp_score=6, us_approval="no", jp_approval="yes")]
+
+
+def test_explain_limit_0_estimates_the_agreement_figures_from_lp_bounds(tmp_path):
+    est = solve(tmp_path, "estimated", projects=ESTIMATED, fund={"equity_capital": 90, "explain_limit": 0})
+    exact = solve(tmp_path, "exact", projects=ESTIMATED, fund={"equity_capital": 90, "explain_limit": 1})
+    assert est.report.objective == pytest.approx(30) and exact.report.objective == pytest.approx(30)
+    n_est, n_exact = nations(est), nations(exact)
+    assert n_exact["US"]["ideal_score_value"] == pytest.approx(500) and n_exact["US"]["ideal_basis"] == "exact"
+    assert n_exact["JP"]["ideal_score_value"] == pytest.approx(500)
+    assert n_est["US"]["ideal_score_value"] == pytest.approx(820)
+    assert n_est["JP"]["ideal_score_value"] == pytest.approx(580)
+    assert n_est["US"]["ideal_basis"].startswith("estimated")
+    assert n_est["US"]["satisfaction"] == pytest.approx(500 / 820)
+    assert n_exact["US"]["satisfaction"] == pytest.approx(1)
+    s_est, s_exact = summary(est), summary(exact)
+    assert s_exact["price of agreement"] == pytest.approx(0, abs=1e-9)
+    assert s_est["price of agreement"] == pytest.approx(20)
+    assert "estimated" in s_est["agreement figures"] and "agreement figures" not in s_exact
+
+
+def test_a_satisfaction_rule_keeps_the_ideals_exact_with_explain_limit_0(tmp_path):
+    # min_nation_satisfaction 0 holds for every portfolio, but the rule is on: its ideals are exact
+    result = solve(tmp_path, projects=ESTIMATED,
+                   fund={"equity_capital": 90, "explain_limit": 0, "min_nation_satisfaction": 0})
+    n = nations(result)
+    assert n["US"]["ideal_score_value"] == pytest.approx(500) and n["JP"]["ideal_score_value"] == pytest.approx(500)
+    assert "agreement figures" not in summary(result)
