@@ -96,29 +96,31 @@ def can_enter(data: Pipeline, pid: str) -> bool:
 
 
 def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
-            progress=None, values=None) -> tuple[dict[str, Figure], dict[str, Figure]]:
+            progress=None, values=None, relaxed=None) -> tuple[dict[str, Figure], dict[str, Figure]]:
     """(removal cost per funded project, break-even NPV per project that could enter).
 
     ``values``: the run's solution per HiGHS column (:meth:`Solver.values` right after the run's
-    solve), from which each re-solve gets a first incumbent.
+    solve), from which each re-solve gets a first incumbent; ``relaxed``: the run's LP relaxation
+    (:attr:`Solver.relaxed` right after it), from which the estimates come.
     """
     objective = objective_of(best)
-    guess = Incumbents(m, solver, data, best, values) if values is not None else None
     funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
     candidates = [p for p in data.ids if p not in best.choices and can_enter(data, p)]
     limit = data.fund.explain_limit
-    removal: dict[str, Figure] = {p: Figure(None, True) for p in best.choices if p not in funded}
+    locked = set(best.choices) - set(funded)
+    removal: dict[str, Figure] = {p: Figure(None, True) for p in best.choices if p in locked}
     entry: dict[str, Figure] = {}
     order_out, order_in = list(funded), list(candidates)
     estimates_out: dict[str, float | None] = {}
     estimates_in: dict[str, float | None] = {}
     if len(funded) > limit or len(candidates) > limit:
-        estimates_out, estimates_in = _lp_estimates(m, solver, data, funded, candidates, solver.settings)
+        estimates_out, estimates_in = _lp_estimates(m, solver, data, funded, candidates, solver.settings, relaxed)
         order_out.sort(key=lambda p: (estimates_out.get(p) is None, estimates_out.get(p) or 0.0))
         order_in.sort(key=lambda p: (estimates_in.get(p) is None, estimates_in.get(p) or 0.0))
     per_npv = npv_weight(data)
     out_exact = order_out[:limit]
     in_exact = order_in[:limit] if per_npv is not None else []
+    guess = Incumbents(m, solver, data, best, values) if values is not None and (out_exact or in_exact) else None
     jobs = [(m.Select[p], 0, guess and guess.without(p)) for p in out_exact]
     jobs += [(m.Select[p], 1, guess and guess.with_(p)) for p in in_exact]
     forced: dict[tuple[str, int], float | None] = {}
@@ -167,25 +169,33 @@ def _relaxation(solver: Solver, settings):
     return lp if lp.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
 
 
-def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, settings):
+def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, settings, relaxed=None):
     """LP-relaxation estimates: loss in objective when each project is forced out / in.
 
-    The relaxation is copied out of the solved HiGHS model once. Up to ``LP_RESOLVE_LIMIT``
-    estimates, each is the LP re-solved (warm, dual simplex) with Select[p] fixed: the exact loss
-    of the relaxation, None when the relaxation has no solution with p forced in. Beyond that,
-    each is the reduced-cost bound of the one LP: forcing columns S of p from x* to v loses at
-    least Σ_(j∈S) d_j (x*_j − v_j) (the LP's duals stay feasible), minimised over p's start years
-    and stake ends when forced in — a lower bound on the relaxation's loss, from one solve.
+    Up to ``LP_RESOLVE_LIMIT`` estimates, each is the LP re-solved (warm, dual simplex; the
+    relaxation copied out of the solved HiGHS model once) with Select[p] fixed: the exact loss of
+    the relaxation, None when the relaxation has no solution with p forced in. Beyond that, each
+    is the reduced-cost bound of the one LP (``relaxed``: the run's own relaxation, as
+    :attr:`Solver.relaxed` kept it; solved here when not given): forcing columns S of p from x* to
+    v loses at least Σ_(j∈S) d_j (x*_j − v_j) (the LP's duals stay feasible), minimised over p's
+    start years and stake ends when forced in — a lower bound on the relaxation's loss.
     """
     import highspy
+    import numpy as np
 
+    select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
+    if len(funded) + len(candidates) > LP_RESOLVE_LIMIT:
+        if relaxed is None:
+            lp = _relaxation(solver, settings)
+            if lp is None:
+                return {}, {}
+            sol = lp.getSolution()
+            relaxed = (np.asarray(sol.col_value), np.asarray(sol.col_dual))
+        return _reduced_cost_estimates(m, data, relaxed, 1.0 if solver.maximizing else -1.0, funded, candidates)
     lp = _relaxation(solver, settings)
     if lp is None:
         return {}, {}
     base = lp.getInfo().objective_function_value
-    select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
-    if len(funded) + len(candidates) > LP_RESOLVE_LIMIT:
-        return _reduced_cost_estimates(m, solver, data, lp, select, funded, candidates)
     lower, upper = lp.getLp().col_lower_, lp.getLp().col_upper_
 
     def loss(pid: str, level: int) -> float | None:
@@ -201,38 +211,34 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
     return out, {p: loss(p, 1) for p in candidates}
 
 
-def _reduced_cost_estimates(m, solver: Solver, data: Pipeline, lp, select: dict, funded, candidates):
-    from models.selection import stake_floors
+def _reduced_cost_estimates(m, data: Pipeline, relaxed, sign: float, funded, candidates):
+    """The reduced-cost bounds of :func:`_lp_estimates`, for every project at once (numpy over the
+    model's starts: m.forms)."""
+    import numpy as np
 
-    sol = lp.getSolution()
-    x, d = sol.col_value, sol.col_dual
-    sign = 1.0 if lp.getLp().sense_ == lp.getLp().sense_.kMaximize else -1.0
-    floors = stake_floors(data)
-    starts: dict[str, list] = {}
-    for p, t in m.STARTS:
-        starts.setdefault(p, []).append(t)
-    from models.selection import start
-
-    start_col = dict(zip(m.STARTS, solver.columns([start(m, *k) for k in m.STARTS])))
-    stake_col = dict(zip(m.VARYING, solver.columns([m.Stake[k] for k in m.VARYING])))
-
-    def loss(moves) -> float:  # the bound for moving each column j from x*_j to v
-        return sign * sum(d[j] * (x[j] - v) for j, v in moves)
-
-    def out(pid: str) -> float:
-        moves = list({select[pid]: 0.0, **{start_col[pid, t]: 0.0 for t in starts[pid]}}.items())
-        moves += [(stake_col[pid, t], 0.0) for t in starts[pid] if (pid, t) in stake_col]
-        return max(0.0, loss(moves))
-
-    def enter(pid: str) -> float:
-        best = None
-        for t in starts[pid]:
-            moves = list({select[pid]: 1.0, **{start_col[pid, u]: 1.0 if u == t else 0.0 for u in starts[pid]}}.items())
-            moves += [(stake_col[pid, u], 0.0) for u in starts[pid] if u != t and (pid, u) in stake_col]
-            ends = [floors[pid], data.by_id[pid].max_stake] if (pid, t) in stake_col else [None]
-            for end in ends:
-                value = loss(moves + ([] if end is None else [(stake_col[pid, t], end)]))
-                best = value if best is None else min(best, value)
-        return max(0.0, best)
-
-    return {p: out(p) for p in funded}, {p: enter(p) for p in candidates}
+    x, d = (np.asarray(a, dtype=float) for a in relaxed)
+    f = m.forms
+    n = f.n
+    sel = f.select_col[f.proj]
+    multi = f.start_col != sel
+    varying = f.varying
+    st = f.start_col
+    sk = np.where(varying, f.stake_col, 0)
+    dx_sel = (d * x)[f.select_col]
+    dx_start = np.where(multi, (d * x)[st], 0.0)
+    dx_stake = np.where(varying, (d * x)[sk], 0.0)
+    per_start = np.bincount(f.proj, weights=dx_start, minlength=n)
+    per_stake = np.bincount(f.proj, weights=dx_stake, minlength=n)
+    # forced out: every column of p from x* to 0
+    out = np.maximum(0.0, sign * (dx_sel + per_start + per_stake))
+    # forced in from start k (and, with a varying stake, at either end of its range)
+    base = d[f.select_col] * (x[f.select_col] - 1.0)
+    common = base[f.proj] + per_start[f.proj] - dx_start + np.where(multi, d[st] * (x[st] - 1.0), 0.0) \
+        + per_stake[f.proj] - dx_stake
+    ends = [np.where(varying, d[sk] * (x[sk] - e), 0.0) for e in (f.stake_floor, f.max_stake)]
+    per_k = np.minimum(sign * (common + ends[0]), sign * (common + ends[1]))
+    enter = np.full(n, np.inf)
+    np.minimum.at(enter, f.proj, per_k)
+    enter = np.maximum(0.0, enter)
+    pos = f.position
+    return {p: float(out[pos[p]]) for p in funded}, {p: float(enter[pos[p]]) for p in candidates}
