@@ -584,6 +584,8 @@ def _read_sheets(path: Path, wb, scan: _Scan, digest: str, fast: "_Calamine | No
     carried: list[SourceSheet] = []
     _check_cell_budget(path, wb, scan)
     slots = [0]
+    if fast is not None:
+        fast.start([ws for ws in wb.worksheets if _is_read(ws.title)])
 
     def sheet_rows(ws) -> list[tuple]:
         rows = fast.rows(ws, slots) if fast is not None else None
@@ -645,52 +647,83 @@ class _Calamine:
         self.path, self.scan = path, scan
         self.book = None
         self.index: dict[str, int] = {}
-        self.failed = False
         titles = [ws.title for ws in wb.worksheets]
         self.titles = {t for t in titles if titles.count(t) == 1}  # a title shared is read by openpyxl
         self.date_styles = set(getattr(wb, "_date_formats", ()) or ())
         self.zip = getattr(wb, "_archive", None)
+        self.grids: dict[str, list | None] = {}
+        self.ready: dict = {}  # title -> threading.Event, set once its grid is parsed (or not)
+        self.thread = None
+
+    def start(self, worksheets) -> None:
+        """Parse, in a second thread, every sheet of ``worksheets`` calamine may read.
+
+        calamine lets go of Python's lock while it parses, so the next sheet is parsed while
+        this thread lays out and checks the one before.
+        """
+        import threading
+
+        planned = [ws.title for ws in worksheets if self._layout(ws) is not None]
+        self.ready = {title: threading.Event() for title in planned}
+        if planned:
+            self.thread = threading.Thread(target=self._parse, args=(planned,), daemon=True,
+                                           name="fundopt-calamine")
+            self.thread.start()
 
     def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
         if self.book is not None:
             self.book.close()
             self.book = None
 
-    def _open(self):
-        if self.book is None and not self.failed:
+    def _parse(self, titles: list[str]) -> None:
+        try:
             try:
                 import python_calamine
 
                 self.book = python_calamine.CalamineWorkbook.from_path(str(self.path))
                 names = self.book.sheet_names
                 self.index = {n: i for i, n in enumerate(names) if names.count(n) == 1}
-            except BaseException as exc:  # noqa: BLE001 — a Rust panic is a BaseException
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    raise
-                self.failed = True
-        return self.book
+            except BaseException:  # noqa: BLE001 — not installed, damaged, or a Rust panic: openpyxl reads all
+                return
+            for title in titles:
+                grid = None
+                if title in self.index:
+                    try:
+                        grid = self.book.get_sheet_by_index(self.index[title]).to_python(skip_empty_area=False)
+                    except BaseException:  # noqa: BLE001 — damaged XML or a panic: openpyxl says what is wrong
+                        grid = None
+                self.grids[title] = grid
+                self.ready[title].set()
+        finally:
+            for event in self.ready.values():
+                event.set()  # whatever happened, no sheet waits for this thread
 
-    def rows(self, ws, slots: list[int]) -> list[tuple] | None:
-        """The sheet's rows as ``_sheet_rows`` gives them, or None: then openpyxl reads it."""
+    def _layout(self, ws) -> _Layout | None:
+        """The sheet's layout when calamine may read it (decided before calamine sees it), else None."""
         parts = _read_parts(ws)
         layout = self.scan.layouts.get(parts[0]) if parts else None
         if layout is None or not layout.plain or not self.scan.strings_plain or ws.title not in self.titles \
-                or layout.last_row > MAX_ROWS \
-                or layout.max_col * layout.max_row > FAST_SLOTS:
+                or layout.last_row > MAX_ROWS or layout.max_col * layout.max_row > FAST_SLOTS:
             return None
         if self.date_styles and self._styled(parts[0]):
             return None
-        book = self._open()
-        if book is None or ws.title not in self.index:
+        return layout
+
+    def rows(self, ws, slots: list[int]) -> list[tuple] | None:
+        """The sheet's rows as ``_sheet_rows`` gives them, or None: then openpyxl reads it."""
+        ready = self.ready.get(ws.title)
+        if ready is None:
             return None
-        try:
-            grid = book.get_sheet_by_index(self.index[ws.title]).to_python(skip_empty_area=False)
-        except BaseException as exc:  # noqa: BLE001 — damaged XML, or a panic: openpyxl says what is wrong
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
+        ready.wait()
+        grid = self.grids.pop(ws.title, None)
+        if grid is None:
             return None
+        layout = self.scan.layouts[_read_parts(ws)[0]]
         height, width = len(grid), len(grid[0]) if grid else 0
-        cells = self.scan.sheets.get(parts[0], (0, 0))[0]
+        cells = self.scan.sheets.get(_read_parts(ws)[0], (0, 0))[0]
         if height > layout.last_row or sum(len(r) - r.count("") for r in grid) != cells:
             return None  # a blank, empty-text or error cell (or a cell outside its row): openpyxl
         n = layout.last_row
@@ -729,6 +762,13 @@ class _Calamine:
 #: the most cells calamine may lay one sheet out to (rows × columns its cell references reach):
 #: about 200 MB at its widest; a larger sheet is read by openpyxl, a row at a time
 FAST_SLOTS = 6_000_000
+
+
+def _is_read(title: str) -> bool:
+    """Whether a sheet is read: every sheet but the output's report sheets, of which only the
+    decision sheets (Portfolio, Rejected) are read, for the decisions typed on them."""
+    key = normalize(title)
+    return find_sheet(title) is not None or key not in REPORT_SHEETS or key in DECISION_SHEETS
 
 
 def _read_parts(ws) -> list[str]:
