@@ -95,8 +95,8 @@ class RawTable:
     rows: list[tuple[int, tuple]] = field(default_factory=list)
     #: header texts that are not schema columns, in sheet order
     extra: list[tuple[int, str]] = field(default_factory=list)
-    #: the validator's coerced records and cell problems, worked out once (see validate._records)
-    records: tuple | None = field(default=None, repr=False, compare=False)
+    #: the validator's coerced columns and cell problems, worked out once (see validate._Coerced)
+    records: object = field(default=None, repr=False, compare=False)
 
     def column_name(self, key: str) -> str:
         return self.columns[key][1] if key in self.columns else key
@@ -138,31 +138,38 @@ class _Scan:
     layouts: dict[str, "_Layout"] = field(default_factory=dict)
     #: the shared strings part is whole and holds nothing calamine reads otherwise than openpyxl
     strings_plain: bool = True
+    #: bytes of unpacked worksheets kept for _check_plain (at most KEEP_BYTES)
+    kept: int = 0
 
 
 @dataclass
 class _Layout:
-    """A worksheet's XML as the scan saw it: whether calamine may read it (see _fast_rows).
+    """A worksheet's XML as the scan saw it: whether calamine may read it (see _Calamine).
 
-    ``plain`` holds when every cell is written ``<c r="A1"…>`` and every row ``<row r="1"…>``
-    (no namespace prefixes, no cell or row without its reference, which openpyxl and calamine
-    place differently), the part is UTF-8 and ends with its closing tag (a cut part is read by
-    openpyxl up to the damage), every value's text is a number both read alike (see
-    ``_ODD_VALUE``), and no text holds an ``_xHHHH_`` escape (calamine decodes it, openpyxl
-    does not).
+    ``safe`` (decided by the scan, before calamine sees the part): every cell is written
+    ``<c r="A1"…>`` and every row ``<row r="1"…>``, with no namespace prefix (calamine reads
+    prefixed tags the byte search does not see), the part is UTF-8, and the references reach no
+    further than ``max_col`` × ``max_row``: calamine lays a sheet out densely to its last cell,
+    and stops the process when that does not fit in memory.
+
+    ``plain`` (decided by ``_check_plain`` while calamine parses): the tags pair up and the
+    part ends with its closing tag (openpyxl reads a cut or damaged part up to the damage and
+    says so), every value's text is a number both read alike (see ``_ODD_VALUE``), and no text
+    holds an ``_xHHHH_`` escape (calamine decodes it, openpyxl does not).
     """
 
-    plain: bool = True
+    safe: bool = True
+    plain: bool = False
     #: the reference of the last ``<row>``: openpyxl's row count for the sheet
     last_row: int = 0
-    #: closing tags and empty rows, to tell a part whose tags do not pair up (calamine reads
-    #: past a missing ``</row>``; openpyxl stops there and says so)
-    cell_ends: int = 0
-    row_ends: int = 0
     #: largest column and row a cell reference reaches, counting single-letter columns as 26
-    #: and rows below 100,000 as 99,999 (calamine lays a sheet out densely to its last cell)
+    #: and rows below 100,000 as 99,999
     max_col: int = 26
     max_row: int = 99_999
+    #: the part ends with ``</worksheet>``
+    complete: bool = False
+    #: the unpacked part, kept from the scan for ``_check_plain`` (None: unpacked again)
+    chunks: list[bytes] | None = None
 
 
 def _check_container(path: Path) -> _Scan:
@@ -345,7 +352,12 @@ def _scan_part(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo, scan: _Sca
                 if sheet:
                     _count_sheet(data, carry, counts, layout, final=not following)
                     if first:
-                        layout.plain = layout.plain and _utf8(chunk)
+                        layout.safe = layout.safe and _utf8(chunk)
+                        if layout.safe and scan.kept + info.file_size <= KEEP_BYTES:
+                            layout.chunks = []
+                            scan.kept += info.file_size
+                    if layout.chunks is not None:
+                        layout.chunks.append(chunk)
                     tail = (tail + chunk)[-64:]
                 else:
                     for m in counts:
@@ -372,19 +384,17 @@ def _scan_part(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo, scan: _Sca
         cells = sum(counts[m] for m in _CELL_MARKERS)
         rows = sum(counts[m] for m in _ROW_MARKERS)
         scan.sheets[name] = (cells, rows)
-        if not tail.rstrip().endswith(b"</worksheet>") or layout.cell_ends != cells or layout.row_ends != rows:
-            layout.plain = False
+        layout.complete = tail.rstrip().endswith(b"</worksheet>")
+        if not layout.safe:
+            layout.chunks = None
         scan.layouts[name] = layout
 
 
 def _count_sheet(data: bytes, carry: bytes, counts: dict[bytes, int], layout: _Layout, final: bool) -> None:
-    """Count one chunk of a worksheet's cells and rows, and note its layout (see _scan_part)."""
+    """Count one chunk of a worksheet's cells and rows, and see whether calamine may parse it
+    safely (see _scan_part and _Layout)."""
     for m in (b"<c ", b"<row "):
         counts[m] += data.count(m) - carry.count(m)
-    if layout.plain:
-        layout.cell_ends += data.count(b"</c>") - carry.count(b"</c>")
-        layout.row_ends += (data.count(b"</row>") - carry.count(b"</row>")
-                            + len(_EMPTY_ROW.findall(data)) - len(_EMPTY_ROW.findall(carry)))
     odd_cell = _ODD_CELL.search(data)
     odd_row = _ODD_ROW.search(data)
     prefixed = _PREFIXED.search(data)
@@ -396,21 +406,17 @@ def _count_sheet(data: bytes, carry: bytes, counts: dict[bytes, int], layout: _L
     if prefixed:
         for m in (b":c ", b":c>", b":row ", b":row>"):
             counts[m] += data.count(m) - carry.count(m)
-    if not layout.plain:
+    if not layout.safe:
         return
     settled = len(data) if final else len(data) - _LOOKAHEAD  # past this, the next chunk decides
-    if prefixed or (odd_row and odd_row.start() < settled) or b"_x" in data:
-        layout.plain = False
-        return
-    odd_value = _ODD_VALUE.search(data)
-    if odd_value and odd_value.start() < settled:
-        layout.plain = False
+    if prefixed or (odd_row and odd_row.start() < settled):
+        layout.safe = False
         return
     if odd_cell and odd_cell.start() < settled:
         for m in _ODD_CELL.finditer(data, odd_cell.start(), settled):
             ref = _CELL_REF.match(data, m.start())
             if ref is None:
-                layout.plain = False
+                layout.safe = False
                 return
             layout.max_col = max(layout.max_col, _column_index(ref.group(1)))
             layout.max_row = max(layout.max_row, int(ref.group(2)))
@@ -420,7 +426,48 @@ def _count_sheet(data: bytes, carry: bytes, counts: dict[bytes, int], layout: _L
         if ref is not None:
             layout.last_row = int(ref.group(1))
         elif k < settled:
-            layout.plain = False
+            layout.safe = False
+
+
+def _check_plain(layout: _Layout, counts: tuple[int, int], zip_file, part: str) -> bool:
+    """Whether a safe worksheet is also plain (see _Layout): read while calamine parses it.
+
+    Streams the part again (kept from the scan where it was small enough) with the same
+    carry as the scan, so that a tag or value split between two chunks is seen whole once.
+    """
+    if not layout.complete:
+        return False
+    chunks = layout.chunks
+    layout.chunks = None  # read once
+    if chunks is None:
+        if zip_file is None:
+            return False
+        try:
+            with zip_file.open(part) as f:
+                chunks = list(iter(lambda: f.read(1 << 20), b""))
+        except Exception:  # noqa: BLE001 — openpyxl reads it and says what is wrong
+            return False
+    cells, rows = counts
+    cell_ends = row_ends = 0
+    carry = b""
+    for i, chunk in enumerate(chunks):
+        data = carry + chunk
+        settled = len(data) if i == len(chunks) - 1 else len(data) - _LOOKAHEAD
+        if b"_x" in data:
+            return False
+        odd = _ODD_VALUE.search(data)
+        if odd and odd.start() < settled:
+            return False
+        cell_ends += data.count(b"</c>") - carry.count(b"</c>")
+        row_ends += (data.count(b"</row>") - carry.count(b"</row>")
+                     + len(_EMPTY_ROW.findall(data)) - len(_EMPTY_ROW.findall(carry)))
+        carry = chunk[-256:]  # long enough for an empty <row …/>
+    return cell_ends == cells and row_ends == rows
+
+
+#: the most unpacked worksheet XML the scan keeps for _check_plain (beyond it, parts are
+#: unpacked again): 64 MB, a 90,000-project pipeline
+KEEP_BYTES = 64_000_000
 
 
 def _utf8(head: bytes) -> bool:
@@ -663,12 +710,16 @@ class _Calamine:
         """
         import threading
 
-        planned = [ws.title for ws in worksheets if self._layout(ws) is not None]
-        self.ready = {title: threading.Event() for title in planned}
-        if planned:
-            self.thread = threading.Thread(target=self._parse, args=(planned,), daemon=True,
-                                           name="fundopt-calamine")
-            self.thread.start()
+        planned = [(ws, layout) for ws in worksheets if (layout := self._layout(ws)) is not None]
+        self.ready = {ws.title: threading.Event() for ws, _ in planned}
+        if not planned:
+            return
+        self.thread = threading.Thread(target=self._parse, args=([ws.title for ws, _ in planned],),
+                                       daemon=True, name="fundopt-calamine")
+        self.thread.start()
+        for ws, layout in planned:  # meanwhile, here: whether calamine's reading may be used
+            part = _read_parts(ws)[0]
+            layout.plain = _check_plain(layout, self.scan.sheets.get(part, (0, 0)), self.zip, part)
 
     def close(self) -> None:
         if self.thread is not None:
@@ -705,7 +756,7 @@ class _Calamine:
         """The sheet's layout when calamine may read it (decided before calamine sees it), else None."""
         parts = _read_parts(ws)
         layout = self.scan.layouts.get(parts[0]) if parts else None
-        if layout is None or not layout.plain or not self.scan.strings_plain or ws.title not in self.titles \
+        if layout is None or not layout.safe or not self.scan.strings_plain or ws.title not in self.titles \
                 or layout.last_row > MAX_ROWS or layout.max_col * layout.max_row > FAST_SLOTS:
             return None
         if self.date_styles and self._styled(parts[0]):
@@ -719,9 +770,9 @@ class _Calamine:
             return None
         ready.wait()
         grid = self.grids.pop(ws.title, None)
-        if grid is None:
-            return None
         layout = self.scan.layouts[_read_parts(ws)[0]]
+        if grid is None or not layout.plain:
+            return None
         height, width = len(grid), len(grid[0]) if grid else 0
         cells = self.scan.sheets.get(_read_parts(ws)[0], (0, 0))[0]
         if height > layout.last_row or sum(len(r) - r.count("") for r in grid) != cells:

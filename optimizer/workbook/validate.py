@@ -47,58 +47,80 @@ def validate_path(path, warnings: list[Problem] | None = None) -> list[Problem]:
 def _records(table: RawTable | None, problems: list[Problem]) -> list[tuple[int, dict]]:
     """Coerce every known column of every row; a bad cell becomes a located problem.
 
-    Several checks walk the same table's records (Projects three times), so they are worked
-    out once per table and kept on it; each call adds the table's cell problems to
+    Each record is a dict of the row's known columns: a blank cell is absent, a bad (or
+    missing required) one is ``_INVALID``. Several checks walk the same table (Projects three
+    times), so it is coerced once and kept on it; each call adds the table's cell problems to
     ``problems`` as a fresh pass would.
     """
+    coerced = _coerced(table, problems)
+    return [] if coerced is None else coerced.records
+
+
+def _coerced(table: RawTable | None, problems: list[Problem]) -> "_Coerced | None":
+    """The table's coerced columns (see _records), worked out once; its cell problems are
+    added to ``problems``."""
     if table is None or table.header_row is None:
-        return []
-    cached = table.records
-    if cached is None:
-        cached = table.records = _coerce_records(table)
-    problems.extend(cached[1])
-    return cached[0]
+        return None
+    if table.records is None:
+        table.records = _Coerced(table)
+    problems.extend(table.records.problems)
+    return table.records
 
 
-def _coerce_records(table: RawTable) -> tuple[list[tuple[int, dict]], list[Problem], set[int]]:
-    """(records, problems, bad rows): a dict per row of the known columns' typed values (a
-    blank cell is absent, a bad or missing required one is ``_INVALID``), the problems in row
-    order, then column order, as a row-by-row pass finds them, and the indexes of the records
-    holding an ``_INVALID``. Coerced a column at a time."""
-    sheet = table.schema
-    rows = table.rows
-    found: list[tuple[int, Problem]] = []  # (row index × columns + column index, problem)
-    names: list[str] = []
-    columns: list[list] = []
-    known = [col for col in sheet.columns if col.name in table.columns]
-    width = len(known)
-    lengths = {len(cells) for _, cells in rows}
-    # the reader lays every row out to one width: the columns are the rows transposed
-    by_column = list(zip(*[cells for _, cells in rows])) if len(lengths) == 1 else None
-    for k, col in enumerate(known):
-        j, header = table.columns[col.name]
-        if by_column is not None and j < len(by_column):
-            values = by_column[j]
-        else:
-            values = [cells[j] if j < len(cells) else None for _, cells in rows]
-        out, errors = coerce_column(values, col)
-        name = col.name
-        for i, err in errors.items():
-            found.append((i * width + k, Problem(table.title, rows[i][0], header, values[i], f"{name} {err}")))
-            out[i] = _INVALID
-        if col.required and not (sheet is PROJECTS and name == "capex"):
-            for i in [i for i, v in enumerate(out) if v is None]:
-                found.append((i * width + k, Problem(table.title, rows[i][0], header, None, f"{name} is required")))
+class _Coerced:
+    """A table coerced a column at a time: ``columns`` maps each known column to its typed
+    values, one per row (None where blank, ``_INVALID`` where bad or missing but required);
+    ``problems`` are in row order, then column order, as a row-by-row pass finds them;
+    ``bad_rows`` are the indexes of the rows holding an ``_INVALID``."""
+
+    def __init__(self, table: RawTable):
+        sheet = table.schema
+        rows = table.rows
+        found: list[tuple[int, Problem]] = []  # (row index × columns + column index, problem)
+        self.columns: dict[str, list] = {}
+        self.excel_rows = [row[0] for row in rows]
+        known = [col for col in sheet.columns if col.name in table.columns]
+        width = len(known)
+        lengths = {len(cells) for _, cells in rows}
+        # the reader lays every row out to one width: the columns are the rows transposed
+        by_column = list(zip(*[cells for _, cells in rows])) if len(lengths) == 1 else None
+        for k, col in enumerate(known):
+            j, header = table.columns[col.name]
+            if by_column is not None and j < len(by_column):
+                values = by_column[j]
+            else:
+                values = [cells[j] if j < len(cells) else None for _, cells in rows]
+            out, errors = coerce_column(values, col)
+            name = col.name
+            for i, err in errors.items():
+                found.append((i * width + k, Problem(table.title, rows[i][0], header, values[i], f"{name} {err}")))
                 out[i] = _INVALID
-        names.append(name)
-        columns.append(out)
-    if columns:
-        records = [(row[0], {n: v for n, v in zip(names, values) if v is not None})
-                   for row, values in zip(rows, zip(*columns))]
-    else:
-        records = [(row[0], {}) for row in rows]
-    found.sort(key=lambda f: f[0])
-    return records, [p for _, p in found], {i // max(width, 1) for i, _ in found}
+            if col.required and not (sheet is PROJECTS and name == "capex"):
+                for i in [i for i, v in enumerate(out) if v is None]:
+                    found.append((i * width + k, Problem(table.title, rows[i][0], header, None,
+                                                         f"{name} is required")))
+                    out[i] = _INVALID
+            self.columns[name] = out
+        found.sort(key=lambda f: f[0])
+        self.problems = [p for _, p in found]
+        self.bad_rows = {i // max(width, 1) for i, _ in found}
+        self._records: list[tuple[int, dict]] | None = None
+
+    def column(self, name: str) -> list:
+        """A column's values; all None for a column the sheet does not have."""
+        values = self.columns.get(name)
+        return [None] * len(self.excel_rows) if values is None else values
+
+    @property
+    def records(self) -> list[tuple[int, dict]]:
+        if self._records is None:
+            names = list(self.columns)
+            if names:
+                self._records = [(row, {n: v for n, v in zip(names, values) if v is not None})
+                                 for row, values in zip(self.excel_rows, zip(*self.columns.values()))]
+            else:
+                self._records = [(row, {}) for row in self.excel_rows]
+        return self._records
 
 
 class _Invalid:
@@ -301,6 +323,15 @@ def _plain_constructor(cls, order: tuple[str, ...]):
     return construct
 
 
+#: the Projects columns in the order _projects unpacks them
+_PROJECT_COLUMNS = tuple(c.name for c in PROJECTS.columns)
+_CAPEX, _MIN_STAKE, _MAX_STAKE = (_PROJECT_COLUMNS.index(n) for n in ("capex", "min_stake", "max_stake"))
+assert _PROJECT_COLUMNS == (
+    "project_id", "name", "sector", "capex", "npv", "npv_low", "npv_high", "risk", "strategic_score", "us_score",
+    "jp_score", "us_approval", "jp_approval", "jp_content", "state", "leverage_eligible", "min_stake", "max_stake",
+    "earliest_start", "latest_start", "duration", "esg_score", "jobs", "decision", "decision_reason"), \
+    "the Projects columns changed: update _projects, which unpacks them by position"
+
 _new_project = _plain_constructor(Project, (
     "project_id", "name", "sector", "capex", "npv", "schedule", "row", "npv_low", "npv_high", "risk",
     "strategic_score", "us_score", "jp_score", "us_approval", "jp_approval", "jp_content", "state",
@@ -320,8 +351,8 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
         return []
     # capex may live on CapexSchedule instead: then a missing capex column is checked per row
     _missing_columns(table, problems, skip=("capex",) if schedules else ())
-    records = _records(table, problems)
-    if table.header_row is not None and not records:
+    coerced = _coerced(table, problems)
+    if table.header_row is not None and not coerced.excel_rows:
         problems.append(Problem(table.title, table.header_row + 1, None, None,
                                 "no projects: the Projects sheet has a header but no rows"))
     projects: list[Project] = []
@@ -331,13 +362,21 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
     has_capex = "capex" in table.columns or bool(schedules)
     first_year = fund.planning_start
     last_year = fund.planning_start + fund.horizon_years - 1
-    bad_rows = table.records[2] if table.records is not None and table.header_row is not None else set()
-    for index, (excel_row, rec) in enumerate(records):
-        # the row's valid values: a bad cell (``_INVALID``) reads as absent, as _val has it
+    if coerced is None:
+        rows, bad_rows, excel_rows = [], set(), []
+    else:
+        rows, bad_rows, excel_rows = zip(*[coerced.column(n) for n in _PROJECT_COLUMNS]), coerced.bad_rows, \
+            coerced.excel_rows
+    inv = _INVALID
+    for index, row in enumerate(rows):
+        excel_row = excel_rows[index]
+        # a cell's value: None where blank, _INVALID where bad (already reported)
+        raw_capex, raw_min, raw_max = row[_CAPEX], row[_MIN_STAKE], row[_MAX_STAKE]
         invalid = index in bad_rows
-        val = {k: v for k, v in rec.items() if v is not _INVALID} if invalid else rec
-        get = val.get
-        pid = get("project_id")
+        if invalid:  # a bad cell reads as blank from here on
+            row = [None if v is inv else v for v in row]
+        (pid, name, sector, capex, npv, lo, hi, risk, strategic, us_score, jp_score, us_approval, jp_approval,
+         jp_content, state, leverage, min_stake, max_stake, es, ls, duration, esg, jobs, decision, reason) = row
         if pid is not None:
             if pid in first_row:
                 problems.append(Problem(title, excel_row, col("project_id"), pid,
@@ -345,54 +384,53 @@ def _projects(table: RawTable | None, schedules, fund: Fund, problems: list[Prob
                 continue
             first_row[pid] = excel_row
         schedule = schedules.get(pid, (None, None))[1] if pid is not None else None
-        capex = get("capex")
-        duration = get("duration", 1)
+        if duration is None:
+            duration = 1
         if schedule is None:
-            if "capex" not in rec and has_capex:
+            if raw_capex is None and has_capex:
                 problems.append(Problem(title, excel_row, col("capex"), None,
                                         "capex is required (or give the project a CapexSchedule row)"))
             elif capex is not None:
                 schedule = tuple([capex / duration] * duration)
         elif schedule:
             capex = sum(schedule)
-        min_stake = get("min_stake", 1.0)
-        max_stake = get("max_stake", 1.0)
-        if "max_stake" in rec and "min_stake" not in rec:
+        max_given = max_stake is not None
+        if min_stake is None:
+            min_stake = 1.0
+        if max_stake is None:
+            max_stake = 1.0
+        if raw_max is not None and raw_min is None:
             # only max_stake given: all or nothing at that share (never "min 1 > max")
             min_stake = max_stake
-        stakes_ok = rec.get("min_stake") is not _INVALID and rec.get("max_stake") is not _INVALID
-        if stakes_ok and min_stake > max_stake:
+        if raw_min is not inv and raw_max is not inv and min_stake > max_stake:
             problems.append(Problem(title, excel_row, col("min_stake"), min_stake,
                                     f"min_stake is above max_stake ({max_stake:g})"))
-        if max_stake <= 0 and "max_stake" in val:
+        if max_stake <= 0 and max_given:
             problems.append(Problem(title, excel_row, col("max_stake"), max_stake,
                                     "max_stake must be above 0 (use decision = exclude to leave a project out)"))
-        es, ls = get("earliest_start"), get("latest_start")
         if es is not None and ls is not None and es > ls:
             problems.append(Problem(title, excel_row, col("earliest_start"), es,
                                     f"earliest_start is after latest_start ({ls})"))
         if (es is not None and not first_year <= es <= last_year) or \
                 (ls is not None and not first_year <= ls <= last_year):
-            for name, year in (("earliest_start", es), ("latest_start", ls)):
+            for field_name, year in (("earliest_start", es), ("latest_start", ls)):
                 if year is not None and not first_year <= year <= last_year:
-                    problems.append(Problem(title, excel_row, col(name), year,
-                                            f"{name} is outside the planning horizon "
+                    problems.append(Problem(title, excel_row, col(field_name), year,
+                                            f"{field_name} is outside the planning horizon "
                                             f"{first_year}–{last_year}"))
-        npv, lo, hi = get("npv"), get("npv_low"), get("npv_high")
         if npv is not None and lo is not None and lo > npv:
             problems.append(Problem(title, excel_row, col("npv_low"), lo, f"npv_low is above npv ({npv:g})"))
         if npv is not None and hi is not None and hi < npv:
             problems.append(Problem(title, excel_row, col("npv_high"), hi, f"npv_high is below npv ({npv:g})"))
-        if (invalid or pid is None or "name" not in val or "sector" not in val or npv is None
-                or not schedule):
+        if invalid or pid is None or name is None or sector is None or npv is None or not schedule:
             continue  # a missing column or a bad cell: already reported
         # Project's fields in their order (see _plain_constructor)
         projects.append(_new_project((
-            pid, val["name"], val["sector"], float(capex), float(npv), tuple(map(float, schedule)),
-            excel_row, lo, hi, get("risk"), get("strategic_score"), get("us_score"), get("jp_score"),
-            get("us_approval", "pending"), get("jp_approval", "pending"), get("jp_content"), get("state"),
-            bool(get("leverage_eligible", False)), float(min_stake), float(max_stake), es, ls, int(duration),
-            get("esg_score"), get("jobs"), get("decision", "auto"), get("decision_reason"))))
+            pid, name, sector, float(capex), float(npv), tuple(map(float, schedule)), excel_row, lo, hi, risk,
+            strategic, us_score, jp_score, "pending" if us_approval is None else us_approval,
+            "pending" if jp_approval is None else jp_approval, jp_content, state,
+            False if leverage is None else bool(leverage), float(min_stake), float(max_stake), es, ls,
+            int(duration), esg, jobs, "auto" if decision is None else decision, reason)))
     stitle = schedule_table.title if schedule_table is not None else CAPEX_SCHEDULE.name
     scol = schedule_table.column_name("project_id") if schedule_table is not None else "project_id"
     for pid, (srow, _) in schedules.items():
@@ -763,8 +801,10 @@ def _cross_checks(pipeline: Pipeline, tables: dict[str, RawTable], problems: lis
     if not listed:
         return
     # every project row naming a sector is checked, even one with another problem: one pass
-    for row, rec in _records(ptable, []):
-        sector = rec.get("sector")
+    coerced = _coerced(ptable, [])
+    if coerced is None:
+        return
+    for row, sector in zip(coerced.excel_rows, coerced.column("sector")):
         if sector is not None and sector is not _INVALID and sector not in listed:
             problems.append(Problem(ptable.title, row, ptable.column_name("sector"), sector,
                                     f"sector {sector} is not on the Sectors sheet" + _suggest(sector, listed)))
@@ -817,9 +857,10 @@ def build_pipeline(raw: RawWorkbook) -> tuple[Pipeline, list[Problem]]:
     used_sectors = {p.sector for p in projects}
     if t.get("Projects") is not None:
         # ids and sectors of rows that failed other checks still exist for the rules' and scenarios' sake
-        records = _records(t["Projects"], [])
-        ids.update(v for _, rec in records if (v := rec.get("project_id")) is not None and v is not _INVALID)
-        used_sectors.update(v for _, rec in records if (v := rec.get("sector")) is not None and v is not _INVALID)
+        coerced = _coerced(t["Projects"], [])
+        if coerced is not None:
+            ids.update(v for v in coerced.column("project_id") if v is not None and v is not _INVALID)
+            used_sectors.update(v for v in coerced.column("sector") if v is not None and v is not _INVALID)
     sectors = _sectors(t.get("Sectors"), problems)
     budget = _budget(t.get("Budget"), problems)
     investors = _investors(t.get("Investors"), problems)
