@@ -697,7 +697,7 @@ def _money_amounts(pipeline: Pipeline, schedules: dict | None = None) -> list[fl
     for p in pipeline.projects:
         scheduled = schedules.get(p.project_id)
         if scheduled and scheduled[1]:
-            extend([abs(float(x)) for x in scheduled[1] if x != 0])
+            extend(map(abs, map(float, filter(None, scheduled[1]))))  # filter(None): the amounts != 0
         elif p.capex != 0:
             append(abs(float(p.capex)))
         if p.npv != 0:
