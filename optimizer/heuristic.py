@@ -59,8 +59,8 @@ class Result:
     objective: float | None = None
     x: np.ndarray | None = None
     seconds: float = 0.0
-    #: the LP relaxation's solution and reduced costs (None when it was not solved to optimality)
-    relaxed: tuple[np.ndarray, np.ndarray] | None = None
+    #: the LP relaxation's solution, reduced costs and basis (None when it was not solved to optimality)
+    relaxed: tuple | None = None
 
 
 class _Matrix:
@@ -117,14 +117,15 @@ class _Matrix:
 
 
 def solve(h, structure: Structure, settings, guesses=(), deadline: float | None = None,
-          on_relaxed=None) -> Result:
+          on_relaxed=None, basis=None) -> Result:
     """Steps 1–3 on the highspy instance ``h`` (a maximizing or minimizing MIP); ``h`` is left as it
     came (bounds and integrality; it then holds the last LP solved, not a MIP solution).
 
     ``deadline`` (a ``time.perf_counter()`` reading): no step starts after it, and what was found
     by then is returned for HiGHS to go on from (or to stop at, out of time). ``on_relaxed`` is
     called with the LP relaxation's optimal basis as soon as there is one (other LPs of the same
-    rows start from it)."""
+    rows start from it); ``basis``: a basis to start the relaxation from (that of a model differing
+    in a bound or two: a re-solve then takes a few dual simplex iterations)."""
     import highspy
 
     began = time.perf_counter()
@@ -155,6 +156,8 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
     try:
         # the relaxation without presolve: on these models HiGHS's presolve costs more than it saves
         h.setOptionValue("presolve", "off")
+        if basis is not None:
+            h.setBasis(basis)
         try:
             ok, z_lp, x_lp = run_lp()
         finally:
@@ -165,8 +168,9 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
                 return Result("infeasible", seconds=time.perf_counter() - began)
             return Result("search", seconds=time.perf_counter() - began)
         duals = np.asarray(h.getSolution().col_dual, dtype=float)
+        relaxed_basis = h.getBasis()
         if on_relaxed is not None:
-            on_relaxed(h.getBasis())
+            on_relaxed(relaxed_basis)
         for z in [_rounded(structure, mat, x_lp)] + [_from_guess(structure, mat, g) for g in guesses]:
             if late():
                 break
@@ -175,34 +179,59 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
                 best = found
             if best is not None and _within_gap(sign * (z_lp - best[0]), best[0], settings):
                 break
+        bound = z_lp
+        certain = False
         whole = len(structure.select) <= core_size(len(structure.select))  # the core would be the MIP itself
-        if not whole and not late() and (best is None or not _within_gap(sign * (z_lp - best[0]), best[0], settings)):
+        if not late() and (best is None or not _within_gap(sign * (bound - best[0]), best[0], settings)):
             h.changeColsIntegrality(len(ints), ints.astype(np.int32), kinds[ints].astype(np.uint8))
-            found = _core(h, structure, mat, best, duals, x_lp, settings, remaining)
-            if found is not None and (best is None or sign * found[0] > sign * best[0]):
-                best = found
+            # a small core first (a re-solve's guess is often one swap away); then, with a
+            # portfolio in hand, the proof by reduced-cost fixing; else the full core
+            steps = (("small",) if len(structure.select) > SMALL_CORE else ()) + ("proof",) + (() if whole else ("full",))
+            for step in steps:
+                if late():
+                    break
+                if step == "proof":
+                    if best is None:
+                        continue
+                    proved = _proof(h, mat, best, duals, x_lp, z_lp, settings, remaining, sign)
+                    if proved is None:
+                        continue
+                    found, bound = proved[:2], proved[2]
+                    if sign * found[0] >= sign * best[0]:
+                        best = found
+                    certain = True  # OPT ≤ bound and best within the gap of it (see _proof)
+                    break
+                else:
+                    found = _core(h, structure, mat, best, duals, x_lp, settings, remaining,
+                                  SMALL_CORE if step == "small" else core_size(len(structure.select)))
+                if found is not None and (best is None or sign * found[0] > sign * best[0]):
+                    best = found
+                if best is not None and _within_gap(sign * (bound - best[0]), best[0], settings):
+                    break
     finally:
         h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
         h.changeColsIntegrality(len(ints), ints.astype(np.int32), kinds[ints].astype(np.uint8))
         h.setOptionValue("time_limit", float(settings.time_limit_s))
     seconds = time.perf_counter() - began
-    relaxed = (x_lp, duals)
+    relaxed = (x_lp, duals, relaxed_basis)
     if best is None:
         return Result("search", bound=z_lp, seconds=seconds, relaxed=relaxed)
-    if _within_gap(sign * (z_lp - best[0]), best[0], settings):
-        return Result("optimal", bound=z_lp, objective=best[0], x=best[1], seconds=seconds, relaxed=relaxed)
+    if certain or _within_gap(sign * (bound - best[0]), best[0], settings):
+        return Result("optimal", bound=bound, objective=best[0], x=best[1], seconds=seconds, relaxed=relaxed)
     return Result("search", bound=z_lp, objective=best[0], x=best[1], seconds=seconds, relaxed=relaxed)
 
 
 #: the core sub-MIP frees this many projects nearest the margin (at least; more for big pipelines)
 CORE_PROJECTS = 120
+#: the first, quick core
+SMALL_CORE = 30
 
 
 def core_size(n_proj: int) -> int:
     return min(n_proj, max(CORE_PROJECTS, int(4 * np.sqrt(n_proj))))
 
 
-def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining):
+def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining, size: int):
     """The core problem: the projects nearest the LP's margin (smallest reduced cost, and every
     fractional one) are left free, every other project is held as the LP decides it (integral
     there), and HiGHS solves that small MIP, from ``best`` when it fits; (objective, column
@@ -219,7 +248,7 @@ def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining)
     frac = np.abs(x_lp[s.select] - np.round(x_lp[s.select])) > 1e-6
     closeness[frac] = -1.0
     closeness[(mat.up[s.select] < 1.0) | (mat.lo[s.select] >= 1.0)] = np.inf  # screened out, or locked in
-    size = core_size(n_proj)
+    size = min(size, n_proj)
     free = np.zeros(n_proj, dtype=bool)
     free[np.argsort(closeness, kind="stable")[:size]] = True
     lo, up = mat.col_lo.copy(), mat.col_up.copy()
@@ -228,13 +257,8 @@ def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining)
     lo[cols] = np.round(x_best[cols])
     up[cols] = np.round(x_best[cols])
     h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
-    if best is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(best[1])
-        sol.value_valid = True
-        h.setSolution(sol)
     h.setOptionValue("time_limit", min(remaining(), max(1.0, 0.2 * float(settings.time_limit_s))))
-    h.run()
+    run_mip(h, None if best is None else best[1])
     ms = highspy.HighsModelStatus
     info = h.getInfo()
     if h.getModelStatus() not in (ms.kOptimal, ms.kTimeLimit, ms.kInterrupt) or info.primal_solution_status != 2:
@@ -242,10 +266,93 @@ def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining)
     return info.objective_function_value, np.asarray(h.getSolution().col_value, dtype=float)
 
 
-def _within_gap(gap: float, objective: float, settings) -> bool:
+#: the proof by reduced-cost fixing is tried when at most this many integer columns stay free
+PROOF_COLUMNS = 4000
+
+
+def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining, sign: float):
+    """Prove ``best`` within the gap, or find the portfolio that is: reduced-cost fixing, then an
+    exact MIP over the columns it leaves free.
+
+    At the relaxation's optimum, moving a column j that is nonbasic at a bound by one unit lowers
+    the relaxation's bound by at least |d_j| (its reduced cost), and the losses of several moves
+    add up. A portfolio worth more than best + tol (tol: the gap allowed) lies within
+    z_LP − (best + tol) of the bound, so every integer column with |d_j| above that stays at its
+    LP value in it. HiGHS then solves the MIP with those columns held (usually a few hundred are
+    free) to its optimum z (within the gap of its bound b): the whole model's optimum is at most
+    max(b, best + tol), so z is within the gap of it. Returns (objective, column values, bound)
+    with the bound max(b, z) (the optimum exceeds it by at most the gap, as for HiGHS's own
+    "optimal"), or None when too many columns stay free or HiGHS does not prove the held MIP."""
+    import highspy
+
+    tol = _tolerance(best[0], settings)
+    slack = sign * (z_lp - best[0]) - tol
+    if slack <= 0:
+        return None
+    ints = np.flatnonzero(mat.integer)
+    at_bound = (np.abs(x_lp[ints] - np.round(x_lp[ints])) <= 1e-9)
+    # a margin for the LP's dual tolerance (1e-7 per column)
+    hold = at_bound & (np.abs(duals[ints]) > slack * (1 + 1e-6) + 1e-7 * len(ints))
+    if int((~hold).sum()) > PROOF_COLUMNS:
+        return None
+    cols = ints[hold]
+    lo, up = mat.col_lo.copy(), mat.col_up.copy()
+    lo[cols] = np.round(x_lp[cols])
+    up[cols] = np.round(x_lp[cols])
+    h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+    h.setOptionValue("time_limit", min(remaining(), max(1.0, 0.25 * float(settings.time_limit_s))))
+    run_mip(h, best[1])
+    ms = highspy.HighsModelStatus
+    info = h.getInfo()
+    if h.getModelStatus() == ms.kInfeasible:  # best itself breaks a held column: no proof from here
+        return None
+    if h.getModelStatus() != ms.kOptimal or info.primal_solution_status != 2:
+        return None
+    found = info.objective_function_value
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    if sign * found < sign * best[0]:
+        found, x = best
+    # the optimum is at most max(b, best + tol): within the gap of max(b, z), reported as the bound
+    bound = max(sign * info.mip_dual_bound, sign * found) * sign
+    return found, x, bound
+
+
+def _tolerance(objective: float, settings) -> float:
     rel = float(settings.mip_gap)
-    absolute = 1e-9 if rel == 0 else 1e-6
-    return gap <= max(rel * abs(objective), absolute)
+    return max(rel * abs(objective), 1e-9 if rel == 0 else 1e-6)
+
+
+def run_mip(h, start=None) -> None:
+    """``h.run()`` on a MIP, first offering ``start`` (column values) as an incumbent.
+
+    HiGHS 1.16 can value a start solution wrongly once presolve has removed columns ("MIP start
+    solution is feasible in the reduced space" with another objective than the start's own): it
+    then keeps that value as the incumbent's, prunes on it and reports a wrong optimum with the
+    start's columns. So when HiGHS's objective is not the value of the columns it returns, the
+    start is dropped and the MIP solved again without it."""
+    import highspy
+
+    if start is None:
+        h.run()
+        return
+    sol = highspy.HighsSolution()
+    sol.col_value = list(start)
+    sol.value_valid = True
+    h.setSolution(sol)
+    h.run()
+    info = h.getInfo()
+    if info.primal_solution_status != 2:
+        return
+    lp = h.getLp()
+    value = float(np.dot(np.asarray(lp.col_cost_), np.asarray(h.getSolution().col_value))) + lp.offset_
+    if abs(value - info.objective_function_value) <= 1e-7 * max(1.0, abs(value)):
+        return
+    h.clearSolver()
+    h.run()
+
+
+def _within_gap(gap: float, objective: float, settings) -> bool:
+    return gap <= _tolerance(objective, settings)
 
 
 def _rounded(s: Structure, mat: _Matrix, x: np.ndarray) -> np.ndarray:
@@ -418,5 +525,9 @@ def _fixed_lp(h, mat: _Matrix, ints, z, run_lp):
     lo[ints] = z[ints]
     up[ints] = z[ints]
     h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
-    ok, value, x = run_lp()
+    h.setOptionValue("presolve", "off")  # from the relaxation's basis: a few dual simplex steps
+    try:
+        ok, value, x = run_lp()
+    finally:
+        h.setOptionValue("presolve", "choose")
     return (value, x) if ok else None

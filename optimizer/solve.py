@@ -53,9 +53,15 @@ class SolverSettings:
         return cls(**values)
 
     def highs_options(self) -> dict:
+        """HiGHS's options for every solve. Branch and bound runs without the RINS / RENS sub-MIPs
+        and without cut separation below the root (optimizer.race.LEAN_OPTIONS): on hard
+        capital-budgeting MIPs the optimum is found early and the time goes into the proof, which
+        those slow (benchmarks/README.md, hard instances)."""
+        from .race import LEAN_OPTIONS
+
         opts = {"time_limit": float(self.time_limit_s), "mip_rel_gap": float(self.mip_gap),
                 "mip_abs_gap": 1e-9 if self.mip_gap == 0 else 1e-6, "random_seed": self.seed,
-                "output_flag": bool(self.verbose), "log_to_console": bool(self.verbose)}
+                "output_flag": bool(self.verbose), "log_to_console": bool(self.verbose), **LEAN_OPTIONS}
         if self.threads:
             opts["threads"] = int(self.threads)
         return opts
@@ -447,6 +453,7 @@ class Solver:
         #: the last solve's LP relaxation: (column values, reduced costs), or None
         self.relaxed = None
         self._listeners: list = []  # called with the next solve's LP basis (see relaxations)
+        self._basis = None  # the LP basis of the last solve, for the re-solves that follow it
 
     def _compiled(self, m, scan_vars: bool = True) -> _Compiled:
         c = self._c
@@ -463,13 +470,16 @@ class Solver:
         c = self._compiled(m)
         return self._run(c, () if self._x is None or len(self._x) != len(c.vars) else (self._x,))
 
-    def _run(self, c: _Compiled, guesses=()) -> Outcome:
+    def _run(self, c: _Compiled, guesses=(), warm: bool = False) -> Outcome:
+        """Solve the instance; ``warm``: a re-solve of the last solved model changed by a bound or
+        two, whose LP relaxation starts from that model's basis (which it leaves as it was)."""
         began = time.perf_counter()
         keep: dict = {}
         listeners, self._listeners = self._listeners, []
+        basis = self._basis if warm else None
         try:
             item = _search(c.h, c.structure(), self.settings, guesses, keep,
-                           (lambda basis: [f(basis) for f in listeners]) if listeners else None)
+                           (lambda b: [f(b) for f in listeners]) if listeners else None, basis)
         except SolverError:
             raise
         except Exception as exc:  # the solver itself broke
@@ -478,7 +488,10 @@ class Solver:
             for f in listeners:
                 f(None)  # no basis coming (any more): waiting LPs start
         status, obj, bound, _, x = item
-        self.relaxed = keep.get("relaxed")
+        if not warm:
+            relaxed = keep.get("relaxed")
+            self.relaxed = None if relaxed is None else relaxed[:2]
+            self._basis = None if relaxed is None else relaxed[2]
         return self._outcome(c, status, obj, bound, time.perf_counter() - began, x)
 
     def _outcome(self, c: _Compiled, status: str, obj, bound, seconds: float, x) -> Outcome:
@@ -594,7 +607,7 @@ class Solver:
         var.fix(value)
         try:
             c._set_col(j)
-            return self._run(c, () if start is None else (start,))
+            return self._run(c, () if start is None else (start,), warm=True)
         finally:
             var.unfix()
             c._set_col(j)
@@ -602,14 +615,6 @@ class Solver:
     def values(self):
         """The last solution found, one value per HiGHS column (a copy; None before any)."""
         return None if self._x is None else self._x.copy()
-
-    def _offer(self, values) -> None:
-        import highspy
-
-        sol = highspy.HighsSolution()
-        sol.col_value = list(values)
-        sol.value_valid = True
-        self._c.h.setSolution(sol)
 
     def highs(self):
         """The highspy instance holding the model as last solved (for bulk work on its arrays)."""
@@ -678,6 +683,7 @@ class Solver:
 
         options = {k: v for k, v in self.settings.highs_options().items() if k != "threads"}
         structure = c.structure()
+        basis = self._basis
         results: dict[int, object] = {}
         ready = threading.Condition()
         claim = iter(range(len(tasks)))
@@ -702,7 +708,8 @@ class Solver:
                         j, value = fix
                         h.changeColBounds(j, value, value)
                     began = time.perf_counter()
-                    item = _search(h, structure, self.settings, () if start is None else (start,))
+                    item = _search(h, structure, self.settings, () if start is None else (start,),
+                                   basis=basis if fix is not None else None)
                     item = item[:3] + (time.perf_counter() - began,) + item[4:]
                     if fix is not None:
                         h.changeColBounds(j, model.lp_.col_lower_[j], model.lp_.col_upper_[j])
@@ -736,7 +743,7 @@ class Solver:
         return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
 
-def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_relaxed=None) -> tuple:
+def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_relaxed=None, basis=None) -> tuple:
     """Solve the MIP held by ``h``: the LP relaxation and rounded portfolios first
     (optimizer/heuristic.py), HiGHS's branch and bound only when they do not settle it; the
     result as :func:`_raw_result` gives it. ``keep`` receives the LP relaxation's solution and
@@ -749,33 +756,28 @@ def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_rel
     n_int = sum(1 for t in lp.integrality_ if t == highspy.HighsVarType.kInteger) if len(lp.integrality_) else 0
     if structure is not None and n_int >= settings.heuristic_min_integers:
         deadline = time.perf_counter() + float(settings.time_limit_s)
-        found = heuristic.solve(h, structure, settings, guesses, deadline, on_relaxed)
+        found = heuristic.solve(h, structure, settings, guesses, deadline, on_relaxed, basis)
         if keep is not None:
             keep["relaxed"] = found.relaxed
         if found.status == "infeasible":
             return INFEASIBLE, None, None, 0.0, None
         if found.status == "optimal":
             return OPTIMAL, found.objective, found.bound, 0.0, list(found.x)
-        if found.x is not None:
-            sol = highspy.HighsSolution()
-            sol.col_value = list(found.x)
-            sol.value_valid = True
-            h.setSolution(sol)
-        h.setOptionValue("time_limit", max(1e-3, deadline - time.perf_counter()))
+        left = deadline - time.perf_counter()
+        if left <= 0:  # out of time before the search: what the steps found, if anything
+            if found.x is None:
+                return TIME_LIMIT, None, None, 0.0, None
+            return FEASIBLE, found.objective, found.bound, 0.0, list(found.x)
+        h.setOptionValue("time_limit", left)
         try:
-            h.run()
+            heuristic.run_mip(h, found.x)
         finally:
             h.setOptionValue("time_limit", float(settings.time_limit_s))
         code, obj, bound, seconds, x = _raw_result(h, 0.0)
         if code == FEASIBLE and found.bound is not None and (bound is None or not math.isfinite(bound)):
             bound = found.bound  # stopped before its own bound: the LP relaxation's holds
         return code, obj, bound, seconds, x
-    for g in guesses[:1]:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(g)
-        sol.value_valid = True
-        h.setSolution(sol)
-    h.run()
+    heuristic.run_mip(h, guesses[0] if guesses else None)
     return _raw_result(h, 0.0)
 
 

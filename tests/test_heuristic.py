@@ -116,3 +116,37 @@ def test_an_infeasible_relaxation_is_infeasible():
     c = Solver(settings)._compiled(m)
     assert heuristic.solve(c.h, c.structure(), settings).status == "infeasible"
     assert Solver(SolverSettings(**SEARCH_ONLY)).solve(build(data)).status == "infeasible"
+
+
+def test_a_start_highs_values_wrongly_is_dropped():
+    """HiGHS 1.16 values this start at 935 in its presolved space (the columns give 740) and stops
+    there, "optimal"; run_mip notices that the objective is not the returned columns' value and
+    solves again without the start: 807, the true optimum (P01 + P02 + P07 + P09)."""
+    import highspy
+
+    from optimizer.solve import new_highs
+
+    cost = [162, 195, 231, 177, 72, 64, 270, 56, 180]
+    rows = {  # row: (lower, upper, {column: coefficient})
+        "fixed out": (0, 0, {2: 1}),
+        "equity": (-highspy.kHighsInf, 252.6, {0: 54, 1: 39, 2: 33, 3: 59, 4: 12, 5: 32, 6: 45, 7: 7, 8: 20}),
+        "2027": (-highspy.kHighsInf, 92.9, {0: 18, 1: 39, 2: 16.5, 3: 59, 4: 12, 5: 16, 6: 15, 7: 7, 8: 20}),
+        "2028": (-highspy.kHighsInf, 35.2, {0: 18, 2: 16.5, 5: 16, 6: 15}),
+    }
+    h = new_highs()
+    n = len(cost)
+    h.addVars(n, np.zeros(n), np.ones(n))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.array(cost, dtype=float))
+    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.ones(n, dtype=np.uint8))
+    h.changeColBounds(3, 0, 0)
+    h.changeColBounds(6, 1, 1)
+    for lo, up, coefs in rows.values():
+        h.addRow(lo, up, len(coefs), np.array(list(coefs), dtype=np.int32), np.array(list(coefs.values()), dtype=float))
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    start = [1, 0, 0, 0, 1, 0, 1, 1, 1]
+    heuristic.run_mip(h, start)
+    x = np.array(h.getSolution().col_value)
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert h.getInfo().objective_function_value == pytest.approx(807)
+    assert float(np.dot(cost, x)) == pytest.approx(807)
