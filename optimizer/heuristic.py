@@ -171,7 +171,9 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         relaxed_basis = h.getBasis()
         if on_relaxed is not None:
             on_relaxed(relaxed_basis)
-        for z in [_rounded(structure, mat, x_lp)] + [_from_guess(structure, mat, g) for g in guesses]:
+        # the guesses first (a re-solve's guess is the run's portfolio changed by one project), the
+        # LP's rounding after them
+        for z in [_from_guess(structure, mat, g) for g in guesses] + [_rounded(structure, mat, x_lp)]:
             if late():
                 break
             found = _complete(h, structure, mat, z, duals, x_lp, run_lp, sign, inf)

@@ -454,6 +454,7 @@ class Solver:
         self.relaxed = None
         self._listeners: list = []  # called with the next solve's LP basis (see relaxations)
         self._basis = None  # the LP basis of the last solve, for the re-solves that follow it
+        self._basis_dims = (0, 0)
 
     def _compiled(self, m, scan_vars: bool = True) -> _Compiled:
         c = self._c
@@ -476,7 +477,8 @@ class Solver:
         began = time.perf_counter()
         keep: dict = {}
         listeners, self._listeners = self._listeners, []
-        basis = self._basis if warm else None
+        basis = self._basis if warm and self._basis is not None and self._basis_dims == (c.h.getNumCol(), c.h.getNumRow()) \
+            else None
         try:
             item = _search(c.h, c.structure(), self.settings, guesses, keep,
                            (lambda b: [f(b) for f in listeners]) if listeners else None, basis)
@@ -491,7 +493,8 @@ class Solver:
         if not warm:
             relaxed = keep.get("relaxed")
             self.relaxed = None if relaxed is None else relaxed[:2]
-            self._basis = None if relaxed is None else relaxed[2]
+            if relaxed is not None:  # kept for re-solves of a model of the same shape
+                self._basis, self._basis_dims = relaxed[2], (c.h.getNumCol(), c.h.getNumRow())
         return self._outcome(c, status, obj, bound, time.perf_counter() - began, x)
 
     def _outcome(self, c: _Compiled, status: str, obj, bound, seconds: float, x) -> Outcome:
@@ -683,7 +686,7 @@ class Solver:
 
         options = {k: v for k, v in self.settings.highs_options().items() if k != "threads"}
         structure = c.structure()
-        basis = self._basis
+        basis = self._basis if self._basis_dims == (c.h.getNumCol(), c.h.getNumRow()) else None
         results: dict[int, object] = {}
         ready = threading.Condition()
         claim = iter(range(len(tasks)))
