@@ -133,7 +133,6 @@ def coerce(value: object, column: Column) -> tuple[object, str | None]:
 
 _INF = float("inf")
 _NUMERIC = ("money", "number", "int", "year", "share")
-_WORDS = ("yesno", "approval", "choice")
 
 
 def coerce_column(values: list, column: Column) -> tuple[list, dict[int, str]]:

@@ -1,7 +1,9 @@
 """Reading an input workbook into raw tables.
 
 The workbook is opened read-only, values only (formulas give their cached value; macros are
-never run), with defusedxml guarding the XML. Each sheet the schema knows becomes a
+never run), with defusedxml guarding the XML. A sheet whose XML is plain is read with calamine
+(Rust, about ten times faster), giving exactly what openpyxl gives; openpyxl reads any other
+sheet, cell by cell, as it always has (see :class:`_Calamine`). Each sheet the schema knows becomes a
 :class:`RawTable`: its header row found below any title block, its rows with their Excel row
 numbers, blank rows skipped. Turning raw tables into a validated :class:`~optimizer.data.Pipeline`
 is :mod:`optimizer.workbook.validate`'s job.
@@ -173,7 +175,7 @@ class _Layout:
 
 
 def _check_container(path: Path) -> _Scan:
-    """Refuse what is not a readable .xlsx before openpyxl sees it, naming what the file is.
+    """Refuse what is not a readable .xlsx before openpyxl or calamine sees it, naming what the file is.
 
     Nothing here unpacks more than the zip directory allows: sizes and compression ratios are
     checked in the directory first, then every XML part is streamed once (in C, 1 MB at a time)
@@ -322,8 +324,9 @@ def _size(n: float) -> str:
 def _scan_part(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo, scan: _Scan) -> None:
     """Stream one XML part: refuse a document type declaration; count a worksheet's cells and rows.
 
-    The same pass notes what decides whether calamine may read a worksheet (:class:`_Layout`)
-    and whether the shared strings are plain. Each marker is counted only where it can occur:
+    The same pass notes whether calamine may parse a worksheet safely (:class:`_Layout`), keeps
+    a small worksheet's unpacked XML for the checks made while calamine parses it, and notes
+    whether the shared strings are plain. Each marker is counted only where it can occur:
     the rare ones (``<c>``, namespace-prefixed tags) only in a chunk where a quick search finds
     one, and a document type declaration is looked for only where a ``!`` is.
     """
@@ -681,13 +684,17 @@ class _Calamine:
     speed, wherever it gives exactly what openpyxl's read-only mode gives; openpyxl reads the rest.
 
     calamine gives every number as a float, a blank or error cell as ``""``, dates by its own
-    reading of number formats, and lays a sheet out densely to its last cell. So a sheet is
-    read here only when (from the scan, before calamine sees it) its layout is plain, its tags
-    pair up and its extent is small (see :class:`_Layout`), no cell has a date style openpyxl
-    would turn into a date, and (from what calamine gives) every cell of the XML has a value,
-    no value is a date, a time or a number that is not finite, and no value lies beyond the
-    last row. Numbers are then given as openpyxl gives
-    them: an int for a whole number (writers put "5" for 5.0), a float otherwise.
+    reading of number formats, trims unmarked white space, decodes ``_xHHHH_``, and lays a
+    sheet out densely to its last cell. So a sheet is read here only when its layout is safe
+    (from the scan, before calamine sees it) and plain (checked while calamine parses it; see
+    :class:`_Layout`), no cell has a date style openpyxl would turn into a date, and (from what
+    calamine gives) every cell of the XML has a value, no value is a date, a time or a number
+    that is not finite, and no value lies beyond the last row. Numbers are then given as
+    openpyxl gives them: an int for a whole number (writers put "5" for 5.0), a float otherwise.
+
+    Left as calamine reads them (openpyxl's read-only mode differs, Excel calls such a file
+    damaged and repairs it): cells out of order within a row, and a cell whose reference names
+    another row than the ``<row>`` it is in; calamine places each cell where its reference says.
     """
 
     def __init__(self, path: Path, wb, scan: _Scan):
@@ -703,10 +710,10 @@ class _Calamine:
         self.thread = None
 
     def start(self, worksheets) -> None:
-        """Parse, in a second thread, every sheet of ``worksheets`` calamine may read.
+        """Parse, in a second thread, every sheet of ``worksheets`` whose layout is safe.
 
-        calamine lets go of Python's lock while it parses, so the next sheet is parsed while
-        this thread lays out and checks the one before.
+        calamine lets go of Python's lock while it parses, so this thread meanwhile checks
+        whether each sheet is plain, and later lays out one sheet while the next is parsed.
         """
         import threading
 

@@ -148,7 +148,8 @@ CELLS = {
     "a date style": '<row r="1"><c r="A1" s="1"><v>46388</v></c><c r="B1" s="2"><v>2.5</v></c></row>',
     "a format calamine takes for a date": '<row r="1"><c r="A1" s="3"><v>46388</v></c></row>',
     "an ISO date cell": '<row r="1"><c r="A1" t="d"><v>2027-01-01T00:00:00</v></c></row>',
-    "whitespace-only text": '<row r="1"><c r="A1" t="s"><v>2</v></c><c r="B1" t="inlineStr"><is><t>  </t></is></c></row>',
+    "whitespace-only text": ('<row r="1"><c r="A1" t="s"><v>2</v></c>'
+                             '<c r="B1" t="inlineStr"><is><t>  </t></is></c></row>'),
     "whitespace-only shared text": ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>',
                                     ["x", "  "]),
     "an empty shared string": ('<row r="1"><c r="A1" t="s"><v>1</v></c><c r="B1"><v>1</v></c></row>', ["x", ""]),
