@@ -51,57 +51,6 @@ def core_instance(n: int, seed: int, scores: bool = True) -> generate.Instance:
     return generate.make_pipeline(n, seed, fam, alternatives=1, explain_limit=0)
 
 
-def extrapolate(path: Path, samples: int = 15) -> dict:
-    """In-process, for a size whose fundopt run was stopped in the removal-cost / break-even
-    phase: time read, build and the first solve as the runner does them, then ``samples`` of
-    that phase's LP re-solves each way (optimizer.analysis.explain._lp_estimates: Select[p] fixed
-    on the relaxed clone, persistent Solver), spread over the funded and candidate projects, and
-    extrapolate the phase to all of them. (The nations' ideal portfolios and the price of
-    agreement, two and one more MIP solves of the same model, are not repeated here.)"""
-    import pyomo.environ as pyo
-
-    from models.portfolio import build
-    from optimizer.analysis.explain import can_enter
-    from optimizer.solve import Solver, SolverSettings
-    from optimizer.workbook.validate import read_pipeline
-
-    t = {}
-    c = time.perf_counter()
-    data = read_pipeline(path)
-    t["read"] = time.perf_counter() - c
-    settings = SolverSettings.from_fund(data.fund)
-    c = time.perf_counter()
-    m = build(data)
-    t["build"] = time.perf_counter() - c
-    solver = Solver(settings)
-    c = time.perf_counter()
-    best = solver.solve(m)
-    t["first solve (incl. Pyomo → HiGHS translation)"] = time.perf_counter() - c
-    funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
-    candidates = [p for p in data.ids if p not in best.choices and can_enter(data, p)]
-    c = time.perf_counter()
-    relaxed = m.clone()
-    pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
-    lp = Solver(settings)
-    lp.solve(relaxed)
-    t_setup = time.perf_counter() - c
-    per = []
-    for group, level in ((funded, 0), (candidates, 1)):
-        step = max(1, len(group) // samples)
-        for pid in group[::step][:samples]:  # spread over the group
-            var = relaxed.Select[pid]
-            c = time.perf_counter()
-            var.fix(level)
-            try:
-                lp.solve(relaxed)
-            finally:
-                var.unfix()
-            per.append(time.perf_counter() - c)
-    mean = sum(per) / len(per) if per else 0.0
-    return dict(phases=t, funded=len(funded), candidates=len(candidates), setup=t_setup, per_lp=mean,
-                samples=len(per), explain_estimate=t_setup + mean * (len(funded) + len(candidates)))
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="fundopt run end to end vs raw highspy on the same rules")
     ap.add_argument("--sizes", default="1000,10000", help="comma-separated project counts")
@@ -112,8 +61,6 @@ def main(argv=None) -> int:
     ap.add_argument("--budget-s", type=float, default=570.0, help="wall-time budget of the whole benchmark")
     ap.add_argument("--no-scores", action="store_true",
                     help="leave us_score / jp_score out (fundopt then skips the nations' ideal portfolios)")
-    ap.add_argument("--no-extrapolate", action="store_true",
-                    help="when a size's fundopt run is stopped, do not estimate its full run time in-process")
     ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR / "core")
     a = ap.parse_args(argv)
     a.workdir.mkdir(parents=True, exist_ok=True)
@@ -221,23 +168,6 @@ def main(argv=None) -> int:
               f"{f'{ratio:.1f}×' if ratio else '> ' + format(runs[-1].wall / ref_med, '.0f') + '×'}"
               + (f" | peak RSS {rss / 1024:.0f} MB" if rss else ""))
         estimate = None
-        if not done and runs and runs[-1].timed_out and not a.no_extrapolate:
-            if phase_of_stack(runs[-1].stack) != "removal cost and break-even":
-                print("  (stopped before the removal-cost phase: no extrapolation)")
-            elif a.budget_s - (time.perf_counter() - t_start) < 60:
-                print("  (no budget left to extrapolate the stopped run)")
-            else:
-                print("  extrapolating the stopped run in-process (read, build, first solve, then a sample of the LP re-solves)...",
-                      flush=True)
-                ex = extrapolate(path)
-                estimate = runs[-1].wall + ex["explain_estimate"]
-                print("  in-process phases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in ex["phases"].items()))
-                print(f"  removal cost and break-even with explain_limit 0 = LP estimates for {ex['funded']:,} funded + "
-                      f"{ex['candidates']:,} candidate projects: clone + relax + first LP {ex['setup']:.2f} s, then "
-                      f"{ex['per_lp']:.3f} s per LP re-solve (mean of {ex['samples']}) → phase ≈ "
-                      f"{ex['explain_estimate']:,.0f} s; whole run ≈ {runs[-1].wall:.0f} s (already in that phase "
-                      f"when stopped) + {ex['explain_estimate']:,.0f} s ≈ {estimate:,.0f} s ≈ "
-                      f"{estimate / ref_med:,.0f}× the reference")
         rows.append((n, ref_med, fo_med if fo_med else -runs[-1].wall, ratio, agree_text, rss, estimate))
         if n == 10000:
             ten_k_done = (bool(done), (note + (f"; estimated whole run ≈ {estimate:,.0f} s" if estimate else ""))

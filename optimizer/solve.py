@@ -682,8 +682,6 @@ class Solver:
         order. ``fix`` is None or ``(column, value)``: that column fixed for the task, freed afterwards."""
         import threading
 
-        import highspy
-
         options = {k: v for k, v in self.settings.highs_options().items() if k != "threads"}
         structure = c.structure()
         basis = self._basis if self._basis_dims == (c.h.getNumCol(), c.h.getNumRow()) else None

@@ -13,7 +13,6 @@ projects nearest the margin), with start windows, partial stakes, debt and secto
 
 from __future__ import annotations
 
-import random
 
 import numpy as np
 import pytest

@@ -224,7 +224,7 @@ class CoreModel:
 
         if self.held is not None and not self.held.solved:
             return self.held
-        m, data = self.m, self.data
+        m = self.m
         expr = self.base_expr
         if npvs is not None and self.weight:
             import numpy as np
