@@ -88,6 +88,17 @@ class Report:
     constraints: list[dict] = field(default_factory=list)
     run: list[tuple[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: figures still being computed (the estimated agreement figures, on another thread): a callable
+    #: that waits for them and completes the report; None when it is complete. The writer calls it
+    #: after the big sheets, so that the wait overlaps writing them.
+    pending: Any = field(default=None, repr=False, compare=False)
+
+    def complete(self) -> "Report":
+        """Wait for any pending figures and fill them in (the report is then whole)."""
+        if self.pending is not None:
+            finish, self.pending = self.pending, None
+            finish(self)
+        return self
 
 
 def constraint_rows(data: Pipeline, sol: Outcome, ideals: dict[str, float] | None = None) -> list[dict]:
@@ -314,6 +325,45 @@ def _binding_keys(rows: list[dict], data: Pipeline) -> set[str]:
     return keys
 
 
+def nation_rows(data: Pipeline, outcome: Outcome, committed: dict[str, float], ideals: dict[str, float],
+                estimated: bool = False) -> list[dict]:
+    """The Nations sheet: each nation's score value against its ideal, approvals and equity."""
+    fund = data.fund
+    choices = outcome.choices
+    total = sum(committed.values())
+    values = score_values(data, choices)
+    sats = satisfactions(data, choices, ideals)
+    jp_weighted = sum(committed[p] * (data.by_id[p].jp_content or 0.0) for p in choices)
+    nation_of = {i.investor: i.nation for i in data.investors}
+    rows = []
+    for n in NATIONS:
+        gov_share = fund.us_equity_share if n == "US" else 1 - fund.us_equity_share
+        own_investors = sum(v for i, v in outcome.investors.items() if nation_of.get(i) == n)
+        rows.append({
+            "nation": n, "score_value": values[n], "ideal_score_value": ideals.get(n), "satisfaction": sats[n],
+            "ideal_basis": None if ideals.get(n) is None else (
+                "estimated: LP relaxation bound, satisfaction at least as shown" if estimated else "exact"),
+            "min_satisfaction": fund.min_nation_satisfaction,
+            "approved_projects": sum(1 for p in data.projects if p.approval(n) == "yes"),
+            "funded_projects_approved": sum(1 for p in choices if data.by_id[p].approval(n) == "yes"),
+            "equity_share": gov_share, "government_equity": fund.equity_capital * gov_share,
+            "investor_equity": own_investors, "equity": fund.equity_capital * gov_share + own_investors,
+            "jp_content": (jp_weighted / total) if total > TOL else None,
+        })
+    return rows
+
+
+def complete_agreement(rep: "Report", data: Pipeline, outcome: Outcome, ideals: dict[str, float],
+                       price_of_agreement: float | None, estimated: bool) -> None:
+    """Put the nations' ideals and the price of agreement, found after the report was built, into
+    its Nations rows and Summary items."""
+    committed = committed_by_project(data, outcome.choices)
+    rep.nations = nation_rows(data, outcome, committed, ideals, estimated)
+    sats = {r["nation"]: r["satisfaction"] for r in rep.nations}
+    items = {"US satisfaction": sats["US"], "Japan satisfaction": sats["JP"], "price of agreement": price_of_agreement}
+    rep.summary = [(k, items.get(k, v)) for k, v in rep.summary]
+
+
 def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] | None = None,
                  price_of_agreement: float | None = None, alternatives: list[Outcome] | None = None,
                  removal: dict | None = None, entry: dict | None = None, blockers: dict | None = None,
@@ -396,24 +446,9 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
             "min_projects": lim.min_projects if lim else None, "max_projects": lim.max_projects if lim else None,
         })
 
-    values = score_values(data, choices)
-    sats = satisfactions(data, choices, ideals)
+    rep.nations = nation_rows(data, outcome, committed, ideals, agreement_estimated)
     jp_weighted = sum(committed[p] * (data.by_id[p].jp_content or 0.0) for p in choices)
-    for n in NATIONS:
-        gov_share = fund.us_equity_share if n == "US" else 1 - fund.us_equity_share
-        own_investors = sum(v for i, v in outcome.investors.items()
-                            if next(x for x in data.investors if x.investor == i).nation == n)
-        rep.nations.append({
-            "nation": n, "score_value": values[n], "ideal_score_value": ideals.get(n), "satisfaction": sats[n],
-            "ideal_basis": None if ideals.get(n) is None else (
-                "estimated: LP relaxation bound, satisfaction at least as shown" if agreement_estimated else "exact"),
-            "min_satisfaction": fund.min_nation_satisfaction,
-            "approved_projects": sum(1 for p in data.projects if p.approval(n) == "yes"),
-            "funded_projects_approved": sum(1 for p in choices if data.by_id[p].approval(n) == "yes"),
-            "equity_share": gov_share, "government_equity": fund.equity_capital * gov_share,
-            "investor_equity": own_investors, "equity": fund.equity_capital * gov_share + own_investors,
-            "jp_content": (jp_weighted / total) if total > TOL else None,
-        })
+    sats = {r["nation"]: r["satisfaction"] for r in rep.nations}
     # who puts in what: the two governments' equity, each investor, the fund's debt
     rep.sources = [{"source": f"{NATION_NAMES[n].replace('the US', 'US')} government equity", "kind": "equity",
                     "type": "government",

@@ -50,8 +50,12 @@ def default_output(input_path: Path) -> Path:
 
 
 def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
-                   timings: Timings | None = None, progress=None) -> tuple[Outcome, Report]:
-    """Build and solve; raise InfeasibleError / TimeLimitError when there is no portfolio."""
+                   timings: Timings | None = None, progress=None, defer: bool = False) -> tuple[Outcome, Report]:
+    """Build and solve; raise InfeasibleError / TimeLimitError when there is no portfolio.
+
+    ``defer``: figures still being computed on another thread (the estimated agreement figures)
+    are left to :meth:`Report.complete`, which the writer calls once the big sheets are written;
+    otherwise the report is returned complete."""
     from models.portfolio import build
 
     from .analysis.diagnosis import diagnose
@@ -118,12 +122,6 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     with timings.phase("blocking rules"):
         blockers = blocking_rules(data, settings, ideals, [p for p, f in entry.items() if f.value is None],
                                   data.fund.explain_limit)
-    if pending is not None:  # only the report uses the estimates (no rule needs the ideals)
-        with timings.phase("ideal portfolios and price of agreement (LP estimates)"):
-            bounds = pending()
-            ideals = {n: max(0.0, b) for n, b in zip(NATIONS, bounds[:len(variants)]) if b is not None}
-            if unagreed and bounds[-1] is not None:
-                price = max(0.0, bounds[-1] - objective_value(data, outcome, data.fund.objective, ideals))
     with timings.phase("report"):
         report = build_report(data, outcome, ideals=ideals, price_of_agreement=price,
                               agreement_estimated=estimated and bool(variants or unagreed),
@@ -133,6 +131,25 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
                                        "objective": data.fund.objective,
                                        "approval_rule": data.fund.approval_rule})
     report.run.append(("time: report (s)", round(timings.phases["report"], 4)))
+    if pending is not None:  # only the report uses the estimates (no rule needs the ideals)
+        def finish(rep: Report) -> None:
+            from .report import complete_agreement
+
+            phase = "ideal portfolios and price of agreement (LP estimates)"
+            began = time.perf_counter()
+            bounds = pending()
+            ideals_est = {n: max(0.0, b) for n, b in zip(NATIONS, bounds[:len(variants)]) if b is not None}
+            price_est = None
+            if unagreed and bounds[-1] is not None:
+                price_est = max(0.0, bounds[-1] - objective_value(data, outcome, data.fund.objective, ideals_est))
+            complete_agreement(rep, data, outcome, ideals_est, price_est, True)
+            waited = time.perf_counter() - began
+            timings.phases[phase] = timings.phases.get(phase, 0.0) + waited
+            rep.run.append((f"time: {phase} (s)", round(waited, 4)))
+
+        report.pending = finish
+        if not defer:
+            report.complete()
     return outcome, report
 
 
@@ -155,7 +172,7 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
         data = read_pipeline(path)
     settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
     try:
-        outcome, report = solve_pipeline(data, settings, timings, progress)
+        outcome, report = solve_pipeline(data, settings, timings, progress, defer=write)
     except InfeasibleError as exc:
         if write:
             _write_diagnosis(data, exc, out, timings)
@@ -173,6 +190,7 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
             from .verify import check_workbook
 
             result.verify_problems = check_workbook(out)
+    report.complete()
     return result
 
 

@@ -793,7 +793,9 @@ class _ReportWriter(_CellWriter):
         if sectors_input is None:
             self._titles.add("sectors")
 
-        self._pairs(self._sheet("Summary"), r.summary, self._summary_format)
+        # Summary, Nations and Run are filled last: a figure still being computed on another thread
+        # (Report.pending) is waited for only once every other sheet is written
+        summary_ws = self._sheet("Summary")
         self._table(self._sheet("Portfolio"), "Portfolio", r.portfolio, freeze_cols=1)
         self._table(self._sheet("Alternatives"), "Alternatives", r.alternatives)
         self._table(self._sheet("Rejected"), "Rejected", r.rejected)
@@ -801,17 +803,21 @@ class _ReportWriter(_CellWriter):
             self._sectors_table(self._sheet("Sectors"))
         else:
             self._sectors_carried(self.add_sheet(sectors_input.title), sectors_input)
-        self._table(self._sheet("Nations"), "Nations", r.nations)
+        nations_ws = self._sheet("Nations")
         self._table(self._sheet("Sources"), "Sources", r.sources)
         self._capital(self._sheet("Capital"))
         self._table(self._sheet("Constraints"), "Constraints", r.constraints, row_formats=self._constraint_formats)
-        self._pairs(self._sheet("Run"), r.run)
+        run_ws = self._sheet("Run")
         for sheet in carried:
             if sheet is sectors_input:
                 continue
             if find_sheet(sheet.title) is PROJECTS:
                 sheet = with_decisions(sheet, self.data)
             self._carried(self.add_sheet(sheet.title), sheet)
+        r.complete()
+        self._pairs(summary_ws, r.summary, self._summary_format)
+        self._table(nations_ws, "Nations", r.nations)
+        self._pairs(run_ws, r.run)
 
     def _sheet(self, title: str):
         """A report sheet whose title was reserved in :meth:`write`."""
