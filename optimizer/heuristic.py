@@ -84,6 +84,7 @@ class _Matrix:
         else:
             self.start, self.row, self.val = start, index, value
         self.n, self.m = n, m
+        self.col = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.start))  # each entry's column
         self.cost = np.asarray(lp.col_cost_, dtype=float)
         self.maximize = str(lp.sense_).endswith("kMaximize")
         self.row_lo = np.asarray(lp.row_lower_, dtype=float)
@@ -98,7 +99,7 @@ class _Matrix:
         counts = np.bincount(self.row, minlength=m)
         single = np.flatnonzero(counts[self.row] == 1)
         if len(single):
-            cols = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.start))[single]
+            cols = self.col[single]
             rows, a = self.row[single], self.val[single]
             lo_r, up_r = self.row_lo[rows], self.row_up[rows]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -112,8 +113,7 @@ class _Matrix:
         return self.row[a:b], self.val[a:b]
 
     def activity(self, x: np.ndarray) -> np.ndarray:
-        cols = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.start))
-        return np.bincount(self.row, weights=self.val * x[cols], minlength=self.m)
+        return np.bincount(self.row, weights=self.val * x[self.col], minlength=self.m)
 
 
 def solve(h, structure: Structure, settings, guesses=(), deadline: float | None = None,
@@ -132,10 +132,8 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
     deadline = deadline if deadline is not None else began + float(settings.time_limit_s)
     mat = _Matrix(h)
     ints = np.flatnonzero(mat.integer)
-    kinds = np.array(h.getLp().integrality_)
     sign = 1.0 if mat.maximize else -1.0
     ms = highspy.HighsModelStatus
-    inf = highspy.kHighsInf
 
     def remaining() -> float:
         return max(1e-3, deadline - time.perf_counter())
@@ -176,7 +174,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         for z in [_from_guess(structure, mat, g) for g in guesses] + [_rounded(structure, mat, x_lp)]:
             if late():
                 break
-            found = _complete(h, structure, mat, z, duals, x_lp, run_lp, sign, inf)
+            found = _complete(h, structure, mat, z, duals, run_lp, sign)
             if found is not None and (best is None or sign * found[0] > sign * best[0]):
                 best = found
             if best is not None and _within_gap(sign * (z_lp - best[0]), best[0], settings):
@@ -185,7 +183,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         certain = False
         whole = len(structure.select) <= core_size(len(structure.select))  # the core would be the MIP itself
         if not late() and (best is None or not _within_gap(sign * (bound - best[0]), best[0], settings)):
-            h.changeColsIntegrality(len(ints), ints.astype(np.int32), kinds[ints].astype(np.uint8))
+            h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.ones(len(ints), dtype=np.uint8))
             # a small core first (a re-solve's guess is often one swap away); then, with a
             # portfolio in hand, the proof by reduced-cost fixing; else the full core
             steps = (("small",) if len(structure.select) > SMALL_CORE else ()) + ("proof",) + (() if whole else ("full",))
@@ -212,7 +210,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
                     break
     finally:
         h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
-        h.changeColsIntegrality(len(ints), ints.astype(np.int32), kinds[ints].astype(np.uint8))
+        h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.ones(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", float(settings.time_limit_s))
     seconds = time.perf_counter() - began
     relaxed = (x_lp, duals, relaxed_basis)
@@ -360,7 +358,7 @@ def _within_gap(gap: float, objective: float, settings) -> bool:
 def _rounded(s: Structure, mat: _Matrix, x: np.ndarray) -> np.ndarray:
     """Integer columns from the LP: projects integral in it kept (likeliest start year), the rest out;
     other integer columns rounded up when positive (an investor in at any share stays in)."""
-    z = np.where(x[np.arange(mat.n)] > 1e-6, np.ceil(x - 1e-6), 0.0)
+    z = np.where(x > 1e-6, np.ceil(x - 1e-6), 0.0)
     z = np.clip(z, mat.col_lo, mat.col_up)
     keep = x[s.select] >= 1.0 - 1e-6
     return _set_projects(s, mat, z, keep, x)
@@ -392,7 +390,7 @@ def _set_projects(s: Structure, mat: _Matrix, z: np.ndarray, keep: np.ndarray, x
     return z
 
 
-def _complete(h, s: Structure, mat: _Matrix, z: np.ndarray, duals, x_lp, run_lp, sign: float, inf: float):
+def _complete(h, s: Structure, mat: _Matrix, z: np.ndarray, duals, run_lp, sign: float):
     """Re-optimize the continuous part for integer columns z, fill with projects left out, and
     re-optimize again; (objective, column values) or None when z admits no solution."""
     ints = np.flatnonzero(mat.integer)

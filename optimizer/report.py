@@ -447,7 +447,6 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
         })
 
     rep.nations = nation_rows(data, outcome, committed, ideals, agreement_estimated)
-    jp_weighted = sum(committed[p] * (data.by_id[p].jp_content or 0.0) for p in choices)
     sats = {r["nation"]: r["satisfaction"] for r in rep.nations}
     # who puts in what: the two governments' equity, each investor, the fund's debt
     rep.sources = [{"source": f"{NATION_NAMES[n].replace('the US', 'US')} government equity", "kind": "equity",
@@ -501,7 +500,7 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
         ("investor returns", sum(r["cost"] for r in rep.sources if r["kind"] == "investor")),
         ("NPV of portfolio", sum(npv_value(data, data.by_id[p], c) for p, c in choices.items())),
         ("average risk", avg_risk),
-        ("Japanese content", (jp_weighted / total) if total > TOL else None),
+        ("Japanese content", rep.nations[0]["jp_content"]),
         ("US satisfaction", sats["US"]),
         ("Japan satisfaction", sats["JP"]),
         ("price of agreement", price_of_agreement),

@@ -76,18 +76,19 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     # explanations they are estimated: from LP relaxations, after the run's portfolio.
     variants = ideal_variants(m, data) if needs_ideals(data) or has_scores(data) else []
     unagreed = unagreed_variant(m, data)
+    agreement = variants + ([unagreed] if unagreed else [])
     estimated = data.fund.explain_limit == 0 and not needs_ideals(data)
     outcomes = []
-    if (variants or unagreed) and not estimated:
+    if agreement and not estimated:
         with timings.phase("ideal portfolios and price of agreement"):
-            outcomes = solver.solve_variants(m, variants + ([unagreed] if unagreed else []))
+            outcomes = solver.solve_variants(m, agreement)
             if variants:
                 ideals = store_ideals(m, solver, data, outcomes[:len(variants)])
     unagreed_outcome = outcomes[-1] if unagreed and outcomes else None
     with timings.phase("solve"):
         pending = None
-        if (variants or unagreed) and estimated:  # solved on the other core while the run's portfolio is
-            pending = solver.relaxations(m, variants + ([unagreed] if unagreed else []))
+        if agreement and estimated:  # solved on the other core while the run's portfolio is
+            pending = solver.relaxations(m, agreement)
         outcome = solver.solve(m)
     relaxed = solver.relaxed  # the run's LP relaxation, for the estimates
     if data.fund.objective == "maxmin_satisfaction" and outcome.solved:
@@ -100,16 +101,15 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     if outcome.status == TIME_LIMIT:
         raise TimeLimitError(f"the time limit of {settings.time_limit_s:g} s ran out before any portfolio "
                              "satisfying every rule was found; raise time_limit_s on the Fund sheet")
+    from .report import objective_value
+
     price = None
     if outcome.solved and not estimated:
-        from .report import objective_value
-
         kind = "npv" if data.fund.objective == "maxmin_satisfaction" else data.fund.objective
         price = price_from(unagreed_outcome, objective_value(data, outcome, kind, ideals))
     from .analysis.alternatives import alternatives
     from .analysis.diagnosis import blocking_rules
     from .analysis.explain import explain
-    from .report import objective_value
 
     def objective_of(o: Outcome) -> float:
         return objective_value(data, o, None, ideals)
@@ -124,7 +124,7 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
                                   data.fund.explain_limit)
     with timings.phase("report"):
         report = build_report(data, outcome, ideals=ideals, price_of_agreement=price,
-                              agreement_estimated=estimated and bool(variants or unagreed),
+                              agreement_estimated=pending is not None,
                               alternatives=others, removal=removal, entry=entry, blockers=blockers,
                               timings=timings.phases, solver_version=solver.version,
                               options={"time_limit_s": settings.time_limit_s, "mip_gap": settings.mip_gap,

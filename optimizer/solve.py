@@ -162,7 +162,7 @@ class _Compiled:
         self.vars = list(m.columns.vars) if hasattr(m, "columns") else []
         self.col = {id(v): j for j, v in enumerate(self.vars)}
         self.blocks: dict[int, list] = {}   # id(LinearRows) -> [component, first row, active mask, parameters]
-        self.rows: dict[int, list] = {}     # id(ConstraintData) -> [data, row, active]
+        self.rows: dict[int, list] = {}     # id(ConstraintData) -> [data, row, active, body's constant]
         self.nrows = 0
         starts, indices, values, lower, upper = [], [], [], [], []
         for comp in m.component_objects(pyo.Constraint, descend_into=True):
@@ -177,7 +177,6 @@ class _Compiled:
                 lower.append(lo)
                 upper.append(up)
                 self.nrows += len(lo)
-        self._extra_rows = []  # ordinary constraints: compiled after the columns exist
         ncol = len(self.vars)
         lb, ub, integer = self._bounds(self.vars)
         lp = self.hs.HighsLp()
@@ -264,8 +263,7 @@ class _Compiled:
                     self._add_row(data)
                 elif entry[2] != data.active:
                     entry[2] = data.active
-                    lo, up = self._row_bounds(data) if data.active else (-self.inf, self.inf)
-                    self.h.changeRowBounds(entry[1], lo, up)
+                    self.h.changeRowBounds(entry[1], *self._row_bounds(data, entry[3]))
         if len(seen_blocks) != len(self.blocks):
             raise _Stale()
         gone = [k for k in self.rows if k not in seen_rows]
@@ -341,30 +339,26 @@ class _Compiled:
         cols = [self._column(v) for v in repn.linear_vars]
         return cols, [float(c) for c in repn.linear_coefs], float(repn.constant or 0.0)
 
-    def _row_bounds(self, data):
+    def _row_bounds(self, data, const: float) -> tuple[float, float]:
+        """HiGHS's bounds of an ordinary constraint whose body has constant ``const`` (free when inactive)."""
         from pyomo.core.expr.numvalue import value
 
-        _, _, const = self._linear(data.body)
+        if not data.active:
+            return -self.inf, self.inf
         lo = -self.inf if data.lower is None else float(value(data.lower)) - const
         up = self.inf if data.upper is None else float(value(data.upper)) - const
         return lo, up
 
     def _add_row(self, data) -> None:
-        from pyomo.core.expr.numvalue import value
-
         np = self.np
         cols, coefs, const = self._linear(data.body)
         merged: dict[int, float] = {}
         for j, c in zip(cols, coefs):
             merged[j] = merged.get(j, 0.0) + c
-        if data.active:
-            lo = -self.inf if data.lower is None else float(value(data.lower)) - const
-            up = self.inf if data.upper is None else float(value(data.upper)) - const
-        else:
-            lo, up = -self.inf, self.inf
+        lo, up = self._row_bounds(data, const)
         idx = np.array(list(merged), dtype=np.int32)
         self._check(self.h.addRow(lo, up, len(idx), idx, np.array(list(merged.values()), dtype=float)), "addRow")
-        self.rows[id(data)] = [data, self.nrows, data.active]
+        self.rows[id(data)] = [data, self.nrows, data.active, const]
         self.nrows += 1
 
     def _delete_rows(self, keys) -> None:
@@ -508,14 +502,14 @@ class Solver:
         if not c.integer.any():
             bound = obj  # an LP's optimum is its own bound
         return Outcome(status, obj, bound, relative_gap(obj, bound), seconds, extract(c.m, x),
-                       *extract_capital(c.m, x))
+                       *extract_capital(c.m))
 
     @property
     def maximizing(self) -> bool:
         """Whether the objective last handed to HiGHS is maximized."""
         import highspy
 
-        return self._c is not None and self._c.h.getLp().sense_ == highspy.ObjSense.kMaximize
+        return self._c is not None and self._c.h.getObjectiveSense()[1] == highspy.ObjSense.kMaximize
 
     def relaxations(self, m, variants):
         """Start solving the LP relaxation of each variant ``(change, undo)`` of the model on a thread
@@ -579,24 +573,6 @@ class Solver:
             return out
 
         return result
-
-    def relaxation(self, m) -> float | None:
-        """The optimum of the model's LP relaxation as it stands (integrality dropped, the persistent
-        instance warm-started): a bound on the objective of every portfolio; None when the
-        relaxation has no optimum (infeasible, or out of time)."""
-        import highspy
-        import numpy as np
-
-        c = self._compiled(m)
-        ints = np.flatnonzero(c.integer).astype(np.int32)
-        h = c.h
-        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-        try:
-            h.run()
-            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-            return float(h.getInfo().objective_function_value) if ok else None
-        finally:
-            h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
 
     def solve_with_fixed(self, m, var, value: float, start=None) -> Outcome:
         """Re-solve with one variable fixed, then free it again.
@@ -749,13 +725,10 @@ def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_rel
     (optimizer/heuristic.py), HiGHS's branch and bound only when they do not settle it; the
     result as :func:`_raw_result` gives it. ``keep`` receives the LP relaxation's solution and
     reduced costs under ``"relaxed"`` (None when it was not solved)."""
-    import highspy
-
     from . import heuristic
 
-    lp = h.getLp()
-    n_int = sum(1 for t in lp.integrality_ if t == highspy.HighsVarType.kInteger) if len(lp.integrality_) else 0
-    if structure is not None and n_int >= settings.heuristic_min_integers:
+    least = settings.heuristic_min_integers
+    if structure is not None and (least <= 0 or _integer_columns(h) >= least):
         deadline = time.perf_counter() + float(settings.time_limit_s)
         found = heuristic.solve(h, structure, settings, guesses, deadline, on_relaxed, basis)
         if keep is not None:
@@ -780,6 +753,13 @@ def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_rel
         return code, obj, bound, seconds, x
     heuristic.run_mip(h, guesses[0] if guesses else None)
     return _raw_result(h, 0.0)
+
+
+def _integer_columns(h) -> int:
+    import highspy
+
+    kinds = h.getLp().integrality_
+    return sum(1 for t in kinds if t == highspy.HighsVarType.kInteger) if len(kinds) else 0
 
 
 def _workers(requested: int | None, tasks: int) -> int:
@@ -830,8 +810,8 @@ def extract(m, x=None) -> dict:
     return choices
 
 
-def extract_capital(m, x=None) -> tuple[dict, dict]:
-    """Debt drawn by year and investor commitments of a solution (zeros left out)."""
+def extract_capital(m) -> tuple[dict, dict]:
+    """Debt drawn by year and investor commitments of the solution loaded (zeros left out)."""
     debt, investors = {}, {}
     if hasattr(m, "Debt"):
         for y in m.YEARS:

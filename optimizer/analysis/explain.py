@@ -183,7 +183,6 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
     import highspy
     import numpy as np
 
-    select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
     if len(funded) + len(candidates) > LP_RESOLVE_LIMIT:
         if relaxed is None:
             lp = _relaxation(solver, settings)
@@ -196,7 +195,9 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
     if lp is None:
         return {}, {}
     base = lp.getInfo().objective_function_value
-    lower, upper = lp.getLp().col_lower_, lp.getLp().col_upper_
+    held = lp.getLp()
+    lower, upper = held.col_lower_, held.col_upper_
+    select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
 
     def loss(pid: str, level: int) -> float | None:
         j = select[pid]
