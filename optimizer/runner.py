@@ -158,7 +158,7 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
                  progress=None) -> RunResult:
     """Run one workbook; ``overrides`` (e.g. from the command line) win over the Fund sheet."""
     from .workbook.validate import read_pipeline
-    from .workbook.writer import write_report
+    from .workbook.writer import ReportDraft
 
     path = Path(path)
     out = Path(output) if output is not None else default_output(path)
@@ -171,25 +171,34 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
     with timings.phase("read"):
         data = read_pipeline(path)
     settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
+    # the carried input sheets are written on another thread while the model is built and solved
+    draft = ReportDraft(data, out) if write else None
     try:
-        outcome, report = solve_pipeline(data, settings, timings, progress, defer=write)
-    except InfeasibleError as exc:
-        if write:
-            _write_diagnosis(data, exc, out, timings)
-        raise
-    from .workbook.validate import scale_warnings
+        try:
+            outcome, report = solve_pipeline(data, settings, timings, progress, defer=write)
+        except InfeasibleError as exc:
+            if draft is not None:
+                draft.abandon()
+                draft = None
+                _write_diagnosis(data, exc, out, timings)
+            raise
+        from .workbook.validate import scale_warnings
 
-    warnings = scale_warnings(data)
-    report.summary.extend(("warning", str(w)) for w in warnings)
-    result = RunResult(data, outcome, report, warnings=warnings)
-    if write:
-        with timings.phase("write"):
-            write_report(report, data, out)
-        result.output = out
-        if verify:
-            from .verify import check_workbook
+        warnings = scale_warnings(data)
+        report.summary.extend(("warning", str(w)) for w in warnings)
+        result = RunResult(data, outcome, report, warnings=warnings)
+        if draft is not None:
+            with timings.phase("write"):
+                draft, begun = None, draft
+                begun.write(report)
+            result.output = out
+            if verify:
+                from .verify import check_workbook
 
-            result.verify_problems = check_workbook(out)
+                result.verify_problems = check_workbook(out)
+    finally:
+        if draft is not None:  # the run ended without a portfolio to write
+            draft.abandon()
     report.complete()
     return result
 
