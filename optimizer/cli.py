@@ -158,7 +158,8 @@ def run(
         overrides = _solver_overrides(time_limit, mip_gap)
         con = _console()
         with _progress(con, disable=as_json) as step:
-            result = run_workbook(pipeline, output, verify=verify, overrides=overrides, progress=step)
+            result = run_workbook(pipeline, output, verify=verify, overrides=overrides, progress=step,
+                                  separate_process=True)
         rep = result.report
         if verify and result.verify_problems:
             raise InternalCheckFailed(result.verify_problems)

@@ -50,12 +50,15 @@ def default_output(input_path: Path) -> Path:
 
 
 def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
-                   timings: Timings | None = None, progress=None, defer: bool = False) -> tuple[Outcome, Report]:
+                   timings: Timings | None = None, progress=None, defer: bool = False,
+                   solving=None) -> tuple[Outcome, Report]:
     """Build and solve; raise InfeasibleError / TimeLimitError when there is no portfolio.
 
     ``defer``: figures still being computed on another thread (the estimated agreement figures)
     are left to :meth:`Report.complete`, which the writer calls once the big sheets are written;
-    otherwise the report is returned complete."""
+    otherwise the report is returned complete. ``solving``: called once the model is built, as
+    its solving begins (the run then begins its output workbook on another thread: HiGHS
+    leaves Python's lock free while it solves, where building holds it)."""
     from models.portfolio import build
 
     from .analysis.diagnosis import diagnose
@@ -79,6 +82,8 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     agreement = variants + ([unagreed] if unagreed else [])
     estimated = data.fund.explain_limit == 0 and not needs_ideals(data)
     outcomes = []
+    if solving is not None:
+        solving()
     if agreement and not estimated:
         with timings.phase("ideal portfolios and price of agreement"):
             outcomes = solver.solve_variants(m, agreement)
@@ -155,8 +160,12 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
 
 def run_workbook(path: str | Path, output: str | Path | None = None, *, settings: SolverSettings | None = None,
                  overrides: dict | None = None, verify: bool = False, write: bool = True,
-                 progress=None) -> RunResult:
-    """Run one workbook; ``overrides`` (e.g. from the command line) win over the Fund sheet."""
+                 progress=None, separate_process: bool = False) -> RunResult:
+    """Run one workbook; ``overrides`` (e.g. from the command line) win over the Fund sheet.
+
+    ``separate_process``: the carried input sheets of the output are written by a child process
+    while the model is solved (:class:`~optimizer.workbook.writer.ReportDraft`); for a process
+    that runs one workbook and ends, as the command line does."""
     from .workbook.validate import read_pipeline
     from .workbook.writer import ReportDraft
 
@@ -172,10 +181,11 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
         data = read_pipeline(path)
     settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
     # the carried input sheets are written on another thread while the model is built and solved
-    draft = ReportDraft(data, out) if write else None
+    draft = ReportDraft(data, out, separate_process=separate_process) if write else None
     try:
         try:
-            outcome, report = solve_pipeline(data, settings, timings, progress, defer=write)
+            outcome, report = solve_pipeline(data, settings, timings, progress, defer=write,
+                                             solving=None if draft is None else draft.start)
         except InfeasibleError as exc:
             if draft is not None:
                 draft.abandon()
@@ -216,4 +226,5 @@ def _write_diagnosis(data: Pipeline, exc: InfeasibleError, out: Path, timings: T
     report.run += [(f"time: {k} (s)", round(v, 4)) for k, v in timings.phases.items()]
     write_diagnosis(report, exc.diagnosis, data, out)
     exc.output = out
+
 

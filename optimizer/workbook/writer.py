@@ -227,27 +227,52 @@ def _new_workbook(tmp: Path):
 
 
 class ReportDraft:
-    """The ranked-portfolio workbook of a run, begun on a second thread while the model is built
-    and solved.
+    """The ranked-portfolio workbook of a run, begun while the model is built and solved.
 
     The carried input sheets (a 10,000-project pipeline's Projects and CapexSchedule are most of
-    the workbook's cells) need nothing from the solve: the thread adds every sheet in order and
-    writes the carried ones, down to their XML, while HiGHS, which releases Python's lock while
-    it solves, keeps the other core. :meth:`write` then fills the report sheets and stores the
-    workbook exactly as :func:`write_report` does; :meth:`abandon` drops it when the run ends
-    without a portfolio. Everything stays in memory until :meth:`write`: nothing is on disk
-    before it, and the main thread touches the workbook only after the thread has ended.
+    the workbook's cells) need nothing from the solve. :meth:`start` adds every sheet in order
+    and has the carried ones written, down to their XML, while HiGHS solves:
+
+    * ``separate_process`` (the command line, on Linux): in a child process forked for it, so that
+      it takes none of the solving process's time; the child hands back each carried sheet's
+      XML and layout and the texts it added to the shared strings (see :func:`_carry_in_child`);
+      should the child fail in any way, the sheets are written here after all;
+    * otherwise on a second thread (HiGHS releases Python's lock while it solves).
+
+    :meth:`write` then fills the report sheets and stores the workbook exactly as
+    :func:`write_report` does (same sheets, cells and styles, whichever way the carried sheets
+    were written); :meth:`abandon` drops it when the run ends without a portfolio. Everything
+    stays in memory until :meth:`write`, and this process touches the workbook only after the
+    thread or the child has finished with it.
     """
 
-    def __init__(self, data: Pipeline, path: str | os.PathLike) -> None:
+    def __init__(self, data: Pipeline, path: str | os.PathLike, *, separate_process: bool = False) -> None:
         import threading
 
         self.data, self.path = data, Path(path)
         self.tmp = _temporary_path(self.path)
+        self.separate_process = separate_process and _can_fork()
+        #: how the carried sheets were written: "process", "thread" or "here" (set by write)
+        self.carried_by: str | None = None
         self._writer: _ReportWriter | None = None
+        self._pairs: list = []
         self._error: BaseException | None = None
         self._cancelled = False
+        self._child: tuple[int, Any] | None = None
         self._thread = threading.Thread(target=self._begin, name="fundopt-output", daemon=True)
+        self._started = False
+
+    def start(self) -> None:
+        """Begin the workbook (once; :meth:`write` begins it if nothing did)."""
+        if self._started:
+            return
+        self._started = True
+        if self.separate_process:
+            try:
+                self._fork()
+                return
+            except Exception:  # noqa: BLE001 — no process to be had: the thread does it
+                self._child = None
         self._thread.start()
 
     def _begin(self) -> None:
@@ -258,10 +283,39 @@ class ReportDraft:
         except BaseException as exc:  # raised again, in the caller's thread, by write()
             self._error = exc
 
+    def _fork(self) -> None:
+        import tempfile
+        import warnings
+
+        writer = _ReportWriter(_new_workbook(self.tmp), None, self.data)
+        pairs = writer.add_sheets()
+        out = tempfile.TemporaryFile()  # no name on disk: gone with the last descriptor
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # "fork() of a multi-threaded process"
+            pid = os.fork()
+        if pid == 0:  # the child: write the carried sheets, hand them over, end (never returns)
+            _carry_in_child(writer, pairs, out)
+        self._writer, self._pairs, self._child = writer, pairs, (pid, out)
+
     def _workbook(self):
+        self.start()
+        if self._child is not None:
+            pid, out = self._child
+            self._child = None
+            try:
+                handed = _wait_for_child(pid, out)
+            finally:
+                out.close()
+            if handed is not None and _take_carried(self._writer, self._pairs, handed):
+                self.carried_by = "process"
+            else:  # the child failed: the carried sheets are written here, as without one
+                self._writer.fill_carried(self._pairs)
+                self.carried_by = "here"
+            return self._writer.wb
         self._thread.join()
         if self._error is not None:
             raise self._error
+        self.carried_by = "thread"
         return self._writer.wb
 
     def write(self, report: Report) -> None:
@@ -269,12 +323,132 @@ class ReportDraft:
         try:
             write_atomic(self.path, lambda wb: self._writer.end(report), begun=(self.tmp, self._workbook))
         finally:
-            self._writer = None
+            self._writer, self._pairs = None, []
 
     def abandon(self) -> None:
         self._cancelled = True
-        self._thread.join()
-        self._writer = None
+        if self._child is not None:
+            import signal
+
+            pid, out = self._child
+            self._child = None
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            _wait_for_child(pid, None)
+            out.close()
+        if self._thread.ident is not None:
+            self._thread.join()
+        self._writer, self._pairs = None, []
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and _worksheet_class() is not None
+
+
+#: worksheet attributes never handed back by the child: the cells (their XML is), the workbook's
+#: shared objects (handed back on their own), and the file handle
+_NOT_HANDED = frozenset({"table", "str_table", "fh", "workbook_add_format", "_rendered"})
+
+
+def _carry_in_child(writer: "_ReportWriter", pairs: list, out) -> None:
+    """In the forked child: fill the carried sheets, pickle what the parent needs into ``out``
+    and end the process (exit status 0 only when all of it was written).
+
+    Handed back, per carried sheet, every worksheet attribute the filling changed (dimensions,
+    column widths, panes, row spans, the rows' XML), each checked to be plain data; and the
+    texts added to the shared strings, in their order, with the count of uses. The style
+    numbers were fixed before the fork (:meth:`_ReportWriter.add_sheets`): a new one here
+    would be unknown to the parent, so it fails the hand-over."""
+    code = 1
+    try:
+        import gc
+        import pickle
+
+        gc.disable()  # a short-lived process: nothing to collect
+        wb = writer.wb
+        sst = wb.str_table
+        base_unique, base_count, styles = sst.unique_count, sst.count, len(wb.xf_format_indices)
+        before = [{k: repr(v) for k, v in ws.__dict__.items() if k not in _NOT_HANDED} for ws, _ in pairs]
+        writer.fill_carried(pairs)
+        if len(wb.xf_format_indices) != styles:
+            raise RuntimeError("a carried sheet used a style not numbered before the fork")
+        sheets = []
+        for (ws, _), seen in zip(pairs, before):
+            state = {k: v for k, v in ws.__dict__.items() if k not in _NOT_HANDED and repr(v) != seen.get(k)}
+            rendered = ws.__dict__.get("_rendered")
+            if rendered is None and ws.dim_rowmin is not None:
+                raise RuntimeError("a carried sheet's rows were not turned into XML")
+            if not all(_plain(v) for v in state.values()):
+                raise RuntimeError("a carried sheet's layout is not plain data")
+            state["_rendered"] = rendered
+            sheets.append(state)
+        strings = list(sst.string_table)[base_unique:]
+        if len(strings) != sst.unique_count - base_unique:
+            raise RuntimeError("the shared strings are not numbered in order")
+        pickle.dump({"sheets": sheets, "strings": strings, "count": sst.count - base_count,
+                     "unique": sst.unique_count, "base": base_unique}, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+        code = 0
+    except BaseException:  # noqa: BLE001 — the parent writes the sheets itself
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _wait_for_child(pid: int, out) -> dict | None:
+    """Reap the child; what it handed back, or None when it did not finish well."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return None
+    if out is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return None
+    import pickle
+
+    try:
+        out.seek(0)
+        return pickle.load(out)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _take_carried(writer: "_ReportWriter", pairs: list, handed: dict) -> bool:
+    """Put what the child wrote into this process's workbook; False (nothing changed) when it
+    does not fit the workbook as it stands."""
+    sst = writer.wb.str_table
+    if handed.get("base") != sst.unique_count or len(handed.get("sheets", ())) != len(pairs) \
+            or handed["unique"] != sst.unique_count + len(handed["strings"]):
+        return False
+    for (ws, _), state in zip(pairs, handed["sheets"]):
+        ws.__dict__.update(state)
+    table = sst.string_table
+    for text in handed["strings"]:
+        table[text] = sst.unique_count
+        sst.unique_count += 1
+    sst.count += handed["count"]
+    return True
+
+
+def _plain(v, depth: int = 0) -> bool:
+    """Whether ``v`` is data alone (no reference to a workbook object): safe to copy across."""
+    if v is None or isinstance(v, (bool, int, float, str, bytes)):
+        return True
+    if depth > 4:
+        return False
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return all(_plain(x, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return all(_plain(k, depth + 1) and _plain(x, depth + 1) for k, x in v.items())
+    fields = getattr(v, "__dataclass_fields__", None)
+    if fields is not None:
+        return all(_plain(getattr(v, f), depth + 1) for f in fields)
+    return False
 
 
 #: deflate level of the parts of a written workbook: level 1 compresses a 10,000-project
@@ -919,6 +1093,17 @@ class _ReportWriter(_CellWriter):
     def begin(self, cancelled: Callable[[], bool] = lambda: False) -> None:
         """Add every sheet in order and fill the carried input sheets, which need no report (a
         :class:`ReportDraft` does this while the model is solved); :meth:`end` fills the rest."""
+        self.fill_carried(self.add_sheets(), cancelled)
+
+    def add_sheets(self) -> list[tuple[Any, SourceSheet]]:
+        """Add every sheet, empty, in the workbook's order; return the carried input sheets still
+        to fill, each with its worksheet (all but Sectors, which takes report columns).
+
+        The formats' style numbers are fixed here, before any cell: wherever the carried sheets
+        are filled (here, on another thread, or in another process), they number the same."""
+        for fmt in (self.header, self.money, self.share, self.gap, self.date, self.datetime, self.time,
+                    self.duration):
+            fmt._get_xf_index()
         carried = list(self.data.source.sheets) if self.data.source else []
         sectors_input = next((s for s in carried if find_sheet(s.title) is SECTORS), None)
         # report titles first, so a carried sheet can never take one
@@ -935,14 +1120,16 @@ class _ReportWriter(_CellWriter):
             else:
                 sheets[name] = self._sheet(name)
         self._sectors_input = sectors_input
-        for sheet in carried:
-            if sheet is sectors_input:
-                continue
+        return [(self.add_sheet(sheet.title), sheet) for sheet in carried if sheet is not sectors_input]
+
+    def fill_carried(self, pairs: list[tuple[Any, SourceSheet]],
+                     cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Write each carried input sheet of :meth:`add_sheets` into its worksheet, down to its XML."""
+        for ws, sheet in pairs:
             if cancelled():
                 return
             if find_sheet(sheet.title) is PROJECTS:
                 sheet = with_decisions(sheet, self.data)
-            ws = self.add_sheet(sheet.title)
             self._carried(ws, sheet)
             prerender = getattr(ws, "prerender_rows", None)
             if prerender is not None:  # its XML now, while the solver has the other core
