@@ -290,20 +290,33 @@ class ReportDraft:
         writer = _ReportWriter(_new_workbook(self.tmp), None, self.data)
         pairs = writer.add_sheets()
         out = tempfile.TemporaryFile()  # no name on disk: gone with the last descriptor
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # "fork() of a multi-threaded process"
-            pid = os.fork()
+        done_r, done_w = os.pipe()  # end of file on done_r: the child has ended
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # "fork() of a multi-threaded process"
+                pid = os.fork()
+        except BaseException:
+            os.close(done_r)
+            os.close(done_w)
+            out.close()
+            raise
         if pid == 0:  # the child: write the carried sheets, hand them over, end (never returns)
+            os.close(done_r)
             _carry_in_child(writer, pairs, out)
-        self._writer, self._pairs, self._child = writer, pairs, (pid, out)
+        os.close(done_w)
+        cells = sum(len(row) for _, sheet in pairs for row in sheet.rows)
+        # far more than the child needs (about a second a million cells): a child that has not
+        # ended by then is stopped, and the sheets are written here
+        self._patience = 30.0 + cells / 50_000
+        self._writer, self._pairs, self._child = writer, pairs, (pid, out, done_r)
 
     def _workbook(self):
         self.start()
         if self._child is not None:
-            pid, out = self._child
+            pid, out, done = self._child
             self._child = None
             try:
-                handed = _wait_for_child(pid, out)
+                handed = _wait_for_child(pid, out, done, self._patience)
             finally:
                 out.close()
             if handed is not None and _take_carried(self._writer, self._pairs, handed):
@@ -330,13 +343,13 @@ class ReportDraft:
         if self._child is not None:
             import signal
 
-            pid, out = self._child
+            pid, out, done = self._child
             self._child = None
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-            _wait_for_child(pid, None)
+            _wait_for_child(pid, None, done, None)
             out.close()
         if self._thread.ident is not None:
             self._thread.join()
@@ -397,8 +410,21 @@ def _carry_in_child(writer: "_ReportWriter", pairs: list, out) -> None:
         os._exit(code)
 
 
-def _wait_for_child(pid: int, out) -> dict | None:
-    """Reap the child; what it handed back, or None when it did not finish well."""
+def _wait_for_child(pid: int, out, done: int, patience: float | None) -> dict | None:
+    """Wait for the child to end (at most ``patience`` seconds; then it is stopped), reap it,
+    close ``done``; what it handed back, or None when it did not finish well."""
+    import select
+
+    try:
+        if patience is not None and not select.select([done], [], [], patience)[0]:
+            import signal
+
+            os.kill(pid, signal.SIGKILL)
+            out = None
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(done)
     while True:
         try:
             _, status = os.waitpid(pid, 0)

@@ -98,6 +98,27 @@ def test_a_failed_child_leaves_the_sheets_to_this_process(tmp_path, solved, monk
 
 
 @FORKS
+def test_a_child_that_hangs_is_stopped_and_the_sheets_written_here(tmp_path, solved, monkeypatch):
+    import time
+
+    data, report = solved
+    write_report(report, data, tmp_path / "plain.xlsx")
+    monkeypatch.setattr(writer, "_carry_in_child", lambda w, pairs, out: time.sleep(120))
+    draft = ReportDraft(data, tmp_path / "late.xlsx", separate_process=True)
+    draft.start()
+    pid = draft._child[0]
+    draft._patience = 0.5
+    began = time.perf_counter()
+    draft.write(report)
+    assert time.perf_counter() - began < 30
+    assert draft.carried_by == "here"
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    plain, late = parts(tmp_path / "plain.xlsx"), parts(tmp_path / "late.xlsx")
+    assert [n for n in plain if plain[n] != late.get(n)] == []
+
+
+@FORKS
 def test_abandon_stops_the_child_and_writes_nothing(tmp_path, solved):
     data, _ = solved
     draft = ReportDraft(data, tmp_path / "never.xlsx", separate_process=True)
