@@ -66,8 +66,8 @@ class Result:
 class _Matrix:
     """The model's rows as HiGHS holds them, by column (for the one-project-at-a-time checks)."""
 
-    def __init__(self, h):
-        lp = h.getLp()
+    def __init__(self, h=None, lp=None):
+        lp = h.getLp() if lp is None else lp
         a = lp.a_matrix_
         n, m = lp.num_col_, lp.num_row_
         start = np.asarray(a.start_, dtype=np.int64)
@@ -86,6 +86,7 @@ class _Matrix:
         self.n, self.m = n, m
         self.col = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.start))  # each entry's column
         self.cost = np.asarray(lp.col_cost_, dtype=float)
+        self.offset = float(lp.offset_)
         self.maximize = str(lp.sense_).endswith("kMaximize")
         self.row_lo = np.asarray(lp.row_lower_, dtype=float)
         self.row_up = np.asarray(lp.row_upper_, dtype=float)
@@ -108,6 +109,15 @@ class _Matrix:
             np.minimum.at(self.up, cols, np.where(np.isnan(hi), np.inf, hi))
             np.maximum.at(self.lo, cols, np.where(np.isnan(lw), -np.inf, lw))
 
+    def with_fixed(self, j: int, value: float) -> "_Matrix":
+        """The same rows with column ``j`` fixed to ``value`` (the arrays shared, the bounds copied)."""
+        import copy
+
+        out = copy.copy(self)
+        out.col_lo, out.col_up, out.lo, out.up = (a.copy() for a in (self.col_lo, self.col_up, self.lo, self.up))
+        out.col_lo[j] = out.col_up[j] = out.lo[j] = out.up[j] = value
+        return out
+
     def column(self, j: int):
         a, b = self.start[j], self.start[j + 1]
         return self.row[a:b], self.val[a:b]
@@ -117,7 +127,7 @@ class _Matrix:
 
 
 def solve(h, structure: Structure, settings, guesses=(), deadline: float | None = None,
-          on_relaxed=None, basis=None) -> Result:
+          on_relaxed=None, basis=None, matrix: _Matrix | None = None) -> Result:
     """Steps 1–3 on the highspy instance ``h`` (a maximizing or minimizing MIP); ``h`` is left as it
     came (bounds and integrality; it then holds the last LP solved, not a MIP solution).
 
@@ -125,12 +135,14 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
     by then is returned for HiGHS to go on from (or to stop at, out of time). ``on_relaxed`` is
     called with the LP relaxation's optimal basis as soon as there is one (other LPs of the same
     rows start from it); ``basis``: a basis to start the relaxation from (that of a model differing
-    in a bound or two: a re-solve then takes a few dual simplex iterations)."""
+    in a bound or two: a re-solve then takes a few dual simplex iterations). ``matrix``: ``h``'s
+    rows and bounds as :class:`_Matrix` holds them, when the caller has them (re-solves of one
+    model on a copy: read from HiGHS once, not once a re-solve)."""
     import highspy
 
     began = time.perf_counter()
     deadline = deadline if deadline is not None else began + float(settings.time_limit_s)
-    mat = _Matrix(h)
+    mat = _Matrix(h) if matrix is None else matrix
     ints = np.flatnonzero(mat.integer)
     sign = 1.0 if mat.maximize else -1.0
     ms = highspy.HighsModelStatus
@@ -258,7 +270,7 @@ def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining,
     up[cols] = np.round(x_best[cols])
     h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
     h.setOptionValue("time_limit", min(remaining(), max(1.0, 0.2 * float(settings.time_limit_s))))
-    run_mip(h, None if best is None else best[1])
+    run_mip(h, None if best is None else best[1], mat)
     ms = highspy.HighsModelStatus
     info = h.getInfo()
     if h.getModelStatus() not in (ms.kOptimal, ms.kTimeLimit, ms.kInterrupt) or info.primal_solution_status != 2:
@@ -301,7 +313,7 @@ def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining,
     up[cols] = np.round(x_lp[cols])
     h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
     h.setOptionValue("time_limit", min(remaining(), max(1.0, 0.25 * float(settings.time_limit_s))))
-    run_mip(h, best[1])
+    run_mip(h, best[1], mat)
     ms = highspy.HighsModelStatus
     info = h.getInfo()
     if h.getModelStatus() == ms.kInfeasible:  # best itself breaks a held column: no proof from here
@@ -322,7 +334,7 @@ def _tolerance(objective: float, settings) -> float:
     return max(rel * abs(objective), 1e-9 if rel == 0 else 1e-6)
 
 
-def run_mip(h, start=None) -> None:
+def run_mip(h, start=None, mat: _Matrix | None = None) -> None:
     """``h.run()`` on a MIP, first offering ``start`` (column values) as an incumbent.
 
     HiGHS 1.16 can value a start solution wrongly once presolve has removed columns ("MIP start
@@ -343,8 +355,12 @@ def run_mip(h, start=None) -> None:
     info = h.getInfo()
     if info.primal_solution_status != 2:
         return
-    lp = h.getLp()
-    value = float(np.dot(np.asarray(lp.col_cost_), np.asarray(h.getSolution().col_value))) + lp.offset_
+    if mat is None:
+        lp = h.getLp()
+        cost, offset = np.asarray(lp.col_cost_), lp.offset_
+    else:  # ``h``'s objective, as the caller read it
+        cost, offset = mat.cost, mat.offset
+    value = float(np.dot(cost, np.asarray(h.getSolution().col_value))) + offset
     if abs(value - info.objective_function_value) <= 1e-7 * max(1.0, abs(value)):
         return
     h.clearSolver()

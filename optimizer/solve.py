@@ -670,7 +670,7 @@ class Solver:
             h = new_highs()
             for k, v in options.items():
                 h.setOptionValue(k, v)
-            held = None
+            held = matrix = None
             while not stop.is_set():
                 with ready:
                     i = next(claim, None)
@@ -680,13 +680,19 @@ class Solver:
                 try:
                     if model is not held:
                         h.passModel(model)
-                        held = model
+                        held, matrix = model, None
+                        if structure is not None:  # the rows as the heuristic reads them: once a copy
+                            from . import heuristic
+
+                            matrix = heuristic._Matrix(lp=model.lp_)
+                    task_matrix = matrix
                     if fix is not None:
                         j, value = fix
                         h.changeColBounds(j, value, value)
+                        task_matrix = None if matrix is None else matrix.with_fixed(j, value)
                     began = time.perf_counter()
                     item = _search(h, structure, self.settings, () if start is None else (start,),
-                                   basis=basis if fix is not None else None)
+                                   basis=basis if fix is not None else None, matrix=task_matrix)
                     item = item[:3] + (time.perf_counter() - began,) + item[4:]
                     if fix is not None:
                         h.changeColBounds(j, model.lp_.col_lower_[j], model.lp_.col_upper_[j])
@@ -720,7 +726,8 @@ class Solver:
         return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
 
-def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_relaxed=None, basis=None) -> tuple:
+def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_relaxed=None, basis=None,
+            matrix=None) -> tuple:
     """Solve the MIP held by ``h``: the LP relaxation and rounded portfolios first
     (optimizer/heuristic.py), HiGHS's branch and bound only when they do not settle it; the
     result as :func:`_raw_result` gives it. ``keep`` receives the LP relaxation's solution and
@@ -730,7 +737,7 @@ def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_rel
     least = settings.heuristic_min_integers
     if structure is not None and (least <= 0 or _integer_columns(h) >= least):
         deadline = time.perf_counter() + float(settings.time_limit_s)
-        found = heuristic.solve(h, structure, settings, guesses, deadline, on_relaxed, basis)
+        found = heuristic.solve(h, structure, settings, guesses, deadline, on_relaxed, basis, matrix)
         if keep is not None:
             keep["relaxed"] = found.relaxed
         if found.status == "infeasible":
@@ -744,7 +751,7 @@ def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_rel
             return FEASIBLE, found.objective, found.bound, 0.0, list(found.x)
         h.setOptionValue("time_limit", left)
         try:
-            heuristic.run_mip(h, found.x)
+            heuristic.run_mip(h, found.x, matrix)
         finally:
             h.setOptionValue("time_limit", float(settings.time_limit_s))
         code, obj, bound, seconds, x = _raw_result(h, 0.0)
