@@ -20,10 +20,23 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="fundopt: choose which candidate projects the fund should fund, from an Excel pipeline.")
 
 
-def _console():
-    from rich.console import Console
+class _console:
+    """Standard error as a rich console, made when first written to: a ``--json`` run that has
+    nothing to say on it never imports rich."""
 
-    return Console(stderr=True, highlight=False)
+    def __init__(self):
+        self._con = None
+
+    def real(self):
+        """The rich ``Console`` itself (made now if it was not yet)."""
+        if self._con is None:
+            from rich.console import Console
+
+            self._con = Console(stderr=True, highlight=False)
+        return self._con
+
+    def __getattr__(self, name):
+        return getattr(self.real(), name)
 
 
 def _clean(v):
@@ -77,6 +90,8 @@ def _fail(exc, as_json: bool) -> "typer.Exit":
 
 def _print_warnings(con, warnings) -> None:
     """Numerics warnings go to standard error in every mode (standard output stays one JSON object)."""
+    if not warnings:
+        return
     from rich.markup import escape
 
     for w in warnings:
@@ -413,14 +428,19 @@ class _progress:
     """A progress line on standard error: the phase, and a bar for phases that count steps."""
 
     def __init__(self, con, disable: bool):
+        self._p = self._task = None
+        if disable:  # nothing is shown: rich is not even imported
+            return
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                                    TimeElapsedColumn)
 
         self._p = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TimeElapsedColumn(), console=con, transient=True, disable=disable)
-        self._task = None
+                           TimeElapsedColumn(), console=con.real() if isinstance(con, _console) else con,
+                           transient=True)
 
     def __enter__(self):
+        if self._p is None:
+            return None
         self._p.__enter__()
         self._task = self._p.add_task("starting", total=None)
         return self.step
@@ -432,7 +452,7 @@ class _progress:
             self._p.update(self._task, description=phase, completed=done, total=total)
 
     def __exit__(self, *exc):
-        return self._p.__exit__(*exc)
+        return None if self._p is None else self._p.__exit__(*exc)
 
 
 def _print_run(con, result) -> None:
