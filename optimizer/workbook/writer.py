@@ -27,7 +27,9 @@ by a subclass of XlsxWriter's worksheet that writes the same bytes a row at a ti
 against the installed XlsxWriter before it is used, see :func:`_worksheet_class`); header
 names are normalised once; column widths are measured on the first :data:`WIDTH_SAMPLE_ROWS`
 rows only; the cycle collector is paused while a workbook is written. A 10,000-project
-pipeline costs time linear in its cells.
+pipeline costs time linear in its cells. A run begins its workbook while the model is solved
+(:class:`ReportDraft`: the carried sheets in a child process or on a thread), and every part
+is deflated at :data:`ZIP_LEVEL`.
 """
 
 from __future__ import annotations
@@ -227,7 +229,7 @@ def _new_workbook(tmp: Path):
 
 
 class ReportDraft:
-    """The ranked-portfolio workbook of a run, begun while the model is built and solved.
+    """The ranked-portfolio workbook of a run, begun while the model is solved.
 
     The carried input sheets (a 10,000-project pipeline's Projects and CapexSchedule are most of
     the workbook's cells) need nothing from the solve. :meth:`start` adds every sheet in order
@@ -258,7 +260,7 @@ class ReportDraft:
         self._pairs: list = []
         self._error: BaseException | None = None
         self._cancelled = False
-        self._child: tuple[int, Any] | None = None
+        self._child: tuple[int, Any, int] | None = None  # process id, hand-over file, end-of-child pipe
         self._thread = threading.Thread(target=self._begin, name="fundopt-output", daemon=True)
         self._started = False
 
@@ -289,7 +291,7 @@ class ReportDraft:
 
         writer = _ReportWriter(_new_workbook(self.tmp), None, self.data)
         pairs = writer.add_sheets()
-        out = tempfile.TemporaryFile()  # no name on disk: gone with the last descriptor
+        out = tempfile.TemporaryFile()  # no name in any folder: gone with its last descriptor, even after kill -9
         done_r, done_w = os.pipe()  # end of file on done_r: the child has ended
         try:
             with warnings.catch_warnings():
