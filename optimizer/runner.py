@@ -180,7 +180,7 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
     with timings.phase("read"):
         data = read_pipeline(path)
     settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
-    # the carried input sheets are written on another thread while the model is built and solved
+    # the output workbook is begun as the model's solving begins (ReportDraft: its carried input sheets)
     draft = ReportDraft(data, out, separate_process=separate_process) if write else None
     try:
         try:
@@ -226,5 +226,3 @@ def _write_diagnosis(data: Pipeline, exc: InfeasibleError, out: Path, timings: T
     report.run += [(f"time: {k} (s)", round(v, 4)) for k, v in timings.phases.items()]
     write_diagnosis(report, exc.diagnosis, data, out)
     exc.output = out
-
-

@@ -43,6 +43,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -108,6 +109,10 @@ KNOWN_COLUMNS: dict[str, tuple[str, ...]] = {
     "Constraints": ("rule", "scope", "sense", "limit", "value", "slack", "binding", "holds", "unit"),
     "Diagnosis": ("rule", "detail", "shortfall", "least_change"),
 }
+
+#: the report sheets, in the workbook's order (the carried input sheets follow them)
+REPORT_ORDER = ("Summary", "Portfolio", "Alternatives", "Rejected", "Sectors", "Nations", "Sources", "Capital",
+                "Constraints", "Run")
 
 #: report columns added to the Sectors sheet -> the key of ``Report.sectors`` that fills it
 SECTOR_REPORT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -249,8 +254,6 @@ class ReportDraft:
     """
 
     def __init__(self, data: Pipeline, path: str | os.PathLike, *, separate_process: bool = False) -> None:
-        import threading
-
         self.data, self.path = data, Path(path)
         self.tmp = _temporary_path(self.path)
         self.separate_process = separate_process and _can_fork()
@@ -482,8 +485,8 @@ def _plain(v, depth: int = 0) -> bool:
 #: deflate level of the parts of a written workbook: level 1 compresses a 10,000-project
 #: output three times as fast as zlib's default 6 (0.1 s against 0.3 s) for a file a third larger
 ZIP_LEVEL = 1
-_ZIP_LOCK = __import__("threading").Lock()
-_WORKBOOK_CLASS: list = []
+_ZIP_LOCK = threading.Lock()
+_WORKBOOK_CLASS: Any = None
 
 
 def _workbook_class():
@@ -494,8 +497,9 @@ def _workbook_class():
     makes is one whose level is :data:`ZIP_LEVEL` (one workbook at a time, under a lock); with
     any other XlsxWriter layout the stock class is used, at zlib's default level.
     """
-    if _WORKBOOK_CLASS:
-        return _WORKBOOK_CLASS[0]
+    global _WORKBOOK_CLASS
+    if _WORKBOOK_CLASS is not None:
+        return _WORKBOOK_CLASS
     import zipfile
 
     import xlsxwriter
@@ -522,7 +526,7 @@ def _workbook_class():
                         xw.ZipInfo = zipfile.ZipInfo
 
         cls = Workbook
-    _WORKBOOK_CLASS.append(cls)
+    _WORKBOOK_CLASS = cls
     return cls
 
 
@@ -1134,15 +1138,12 @@ class _ReportWriter(_CellWriter):
             fmt._get_xf_index()
         carried = list(self.data.source.sheets) if self.data.source else []
         sectors_input = next((s for s in carried if find_sheet(s.title) is SECTORS), None)
-        # report titles first, so a carried sheet can never take one
-        for name in ("Summary", "Portfolio", "Alternatives", "Rejected", "Nations", "Sources", "Capital",
-                     "Constraints", "Run"):
-            self._titles.add(name.lower())
-        if sectors_input is None:
-            self._titles.add("sectors")
+        # report titles first, so a carried sheet can never take one (Sectors is the input's, if any)
+        for name in REPORT_ORDER:
+            if name != "Sectors" or sectors_input is None:
+                self._titles.add(name.lower())
         sheets = self._sheets = {}
-        for name in ("Summary", "Portfolio", "Alternatives", "Rejected", "Sectors", "Nations", "Sources",
-                     "Capital", "Constraints", "Run"):
+        for name in REPORT_ORDER:
             if name == "Sectors" and sectors_input is not None:
                 sheets[name] = self.add_sheet(sectors_input.title)
             else:
@@ -1185,7 +1186,7 @@ class _ReportWriter(_CellWriter):
         self._pairs(sheets["Run"], r.run)
 
     def _sheet(self, title: str):
-        """A report sheet whose title was reserved in :meth:`write`."""
+        """A report sheet whose title was reserved in :meth:`add_sheets`."""
         return self.wb.add_worksheet(title)
 
     # ---------------------------------------------------------------- tables
