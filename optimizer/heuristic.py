@@ -109,13 +109,16 @@ class _Matrix:
             np.minimum.at(self.up, cols, np.where(np.isnan(hi), np.inf, hi))
             np.maximum.at(self.lo, cols, np.where(np.isnan(lw), -np.inf, lw))
 
-    def with_fixed(self, j: int, value: float) -> "_Matrix":
-        """The same rows with column ``j`` fixed to ``value`` (the arrays shared, the bounds copied)."""
+    def with_fixed(self, j: int, lower: float, upper: float | None = None) -> "_Matrix":
+        """The same rows with column ``j`` fixed to ``lower`` (between ``lower`` and ``upper`` when
+        given; lower > upper is infeasible): the arrays shared, the bounds copied."""
         import copy
 
+        upper = lower if upper is None else upper
         out = copy.copy(self)
         out.col_lo, out.col_up, out.lo, out.up = (a.copy() for a in (self.col_lo, self.col_up, self.lo, self.up))
-        out.col_lo[j] = out.col_up[j] = out.lo[j] = out.up[j] = value
+        out.col_lo[j] = out.lo[j] = lower
+        out.col_up[j] = out.up[j] = upper
         return out
 
     def column(self, j: int):

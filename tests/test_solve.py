@@ -141,3 +141,114 @@ def test_variants_side_by_side_equal_one_by_one():
     solver.solve(m)
     for bound, o in zip(pending(), alone):
         assert bound >= o.objective - 1e-6
+
+
+# ------------------------------------------------------------------ rules held as column bounds
+def locked(rng: random.Random, n: int) -> Pipeline:
+    """A pipeline with every kind of one-variable rule: approval screens, must-fund and exclude locks."""
+    data = pipeline(rng, n)
+    projects = list(data.projects)
+    for j in rng.sample(range(n), 3):
+        projects[j] = projects[j].__class__(**{**projects[j].__dict__, "decision": rng.choice(("must fund", "exclude"))})
+    return Pipeline(projects=tuple(projects), fund=data.fund, budget=data.budget, sectors=data.sectors,
+                    rules=data.rules, approval_columns=data.approval_columns)
+
+
+def as_rows(monkeypatch):
+    """The same solver with every rule handed to HiGHS as a row (as before rules went as bounds)."""
+    import optimizer.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "_foldable", lambda comp, indptr: False)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_rules_held_as_bounds_answer_as_rows_do(seed, monkeypatch):
+    """Screens and locks go to HiGHS as column bounds. Every change analyses make near them —
+    fixing a screened or locked project either way (one at a time and on copies), switching one
+    screen row or a whole block off and on — gives the optimum the same rules give as rows."""
+    rng = random.Random(1000 + seed)
+    data = locked(rng, rng.randint(8, 12))
+    m = build(data)
+    solver = Solver(EXACT)
+    first = solver.solve(m)
+    c = solver._c
+    names = ("Approval_Screen", "Must_Fund", "Exclude")
+    held = [getattr(m, k) for k in names if len(getattr(m, k))]
+    assert held and all(id(comp) in c.folded for comp in held)
+    assert c.h.getNumRow() == sum(len(comp) for comp in m.component_objects(__import__("pyomo.core").core.Constraint)
+                                  if id(comp) not in c.folded)
+    steps = []
+    for _ in range(6):
+        kind = rng.choice(("fix", "row", "block"))
+        if kind == "fix":
+            keys = [k for comp in held for k in comp]
+            p = rng.choice(keys)
+            steps.append((kind, p, rng.choice((0, 1))))
+        elif kind == "row":
+            comp = rng.choice(held)
+            steps.append((kind, comp.local_name, rng.choice(list(comp))))
+        else:
+            steps.append((kind, rng.choice(held).local_name, None))
+
+    def play(mm, sv, step):
+        kind, a, b = step
+        if kind == "fix":
+            return sv.solve_with_fixed(mm, mm.Select[a], b)
+        part = getattr(mm, a)[b] if kind == "row" else getattr(mm, a)
+        part.deactivate()
+        try:
+            return sv.solve(mm)
+        finally:
+            part.activate()
+
+    got = [play(m, solver, s) for s in steps] + [solver.solve(m)]
+    fixes = [(m.Select[a], b, None) for kind, a, b in steps if kind == "fix"]
+    on_copies = [o for _, o in solver.solve_each_fixed(m, fixes, workers=2)]
+
+    as_rows(monkeypatch)
+    mr = build(data)
+    rows = Solver(EXACT)
+    assert approx(first.objective, rows.solve(mr).objective)
+    assert rows._c.folded == {} and rows._c.h.getNumRow() > c.h.getNumRow()
+    want = [play(mr, rows, s) for s in steps] + [rows.solve(mr)]
+    for step, g, w in zip(steps + [("again", None, None)], got, want):
+        assert g.status == w.status, step
+        assert approx(g.objective if g.solved else None, w.objective if w.solved else None), step
+    fixed_want = [w for (kind, _, _), w in zip(steps, want) if kind == "fix"]
+    assert [o.status for o in on_copies] == [w.status for w in fixed_want]
+    for g, w in zip(on_copies, fixed_want):
+        assert approx(g.objective if g.solved else None, w.objective if w.solved else None)
+
+
+def test_a_screened_project_forced_in_is_infeasible_and_a_lock_holds():
+    """The plain facts the bounds must keep: a project not approved cannot be funded, a must-fund
+    project cannot leave, an excluded one cannot enter — however the column is fixed."""
+    rng = random.Random(7)
+    data = pipeline(rng, 10)
+    projects = list(data.projects)
+    projects[3] = projects[3].__class__(**{**projects[3].__dict__, "us_approval": "no"})  # a Ports project
+    projects[1] = projects[1].__class__(**{**projects[1].__dict__, "us_approval": "yes", "decision": "must fund",
+                                           "capex": 5.0, "schedule": (2.5, 2.5)})
+    projects[2] = projects[2].__class__(**{**projects[2].__dict__, "us_approval": "yes", "decision": "exclude"})
+    data = Pipeline(projects=tuple(projects), fund=data.fund, budget=data.budget, sectors=data.sectors,
+                    rules=(), approval_columns=data.approval_columns)
+    m = build(data)
+    solver = Solver(EXACT)
+    base = solver.solve(m)
+    assert base.solved and "P01" in base.selected and "P03" not in base.selected and "P02" not in base.selected
+    for p, level in (("P03", 1), ("P01", 0), ("P02", 1)):
+        assert solver.solve_with_fixed(m, m.Select[p], level).status == "infeasible", p
+        m.Select[p].fix(level)
+        assert solver.solve(m).status == "infeasible", p
+        m.Select[p].unfix()
+    jobs = [(m.Select[p], level, None) for p, level in (("P03", 1), ("P01", 0), ("P02", 1), ("P04", 1))]
+    statuses = [o.status for _, o in solver.solve_each_fixed(m, jobs, workers=2)]
+    assert statuses[:3] == ["infeasible"] * 3 and statuses[3] != "infeasible"
+    # and the rules still stand afterwards, in the model and in HiGHS
+    again = solver.solve(m)
+    assert approx(again.objective, base.objective) and "P01" in again.selected
+    # the screen's row switched off, the project may enter; on again, it may not
+    m.Approval_Screen["P03"].deactivate()
+    assert solver.solve_with_fixed(m, m.Select["P03"], 1).solved
+    m.Approval_Screen["P03"].activate()
+    assert solver.solve_with_fixed(m, m.Select["P03"], 1).status == "infeasible"

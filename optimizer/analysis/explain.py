@@ -201,7 +201,7 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
 
     def loss(pid: str, level: int) -> float | None:
         j = select[pid]
-        lp.changeColBounds(j, float(level), float(level))
+        lp.changeColBounds(j, *solver.fixed_bounds(j, level))
         lp.run()
         ok = lp.getModelStatus() == highspy.HighsModelStatus.kOptimal
         value = lp.getInfo().objective_function_value
