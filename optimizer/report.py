@@ -377,6 +377,8 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
     choices: dict[str, Choice] = outcome.choices
     objective = objective_value(data, outcome, ideals=ideals) if outcome.solved else None
     committed = committed_by_project(data, choices)
+    by_id = data.by_id
+    npv_of = {pid: npv_value(data, by_id[pid], c) for pid, c in choices.items()}
     total = sum(committed.values())
     debt = sum(outcome.debt.values())
     investor_equity = sum(outcome.investors.values())
@@ -391,7 +393,7 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
         p = data.by_id[pid]
         rows.append({"project_id": pid, "name": p.name, "sector": p.sector, "stake": c.stake,
                      "start_year": c.start_year, "committed": committed[pid],
-                     "npv": npv_value(data, p, c), "npv_full": p.npv,
+                     "npv": npv_of[pid], "npv_full": p.npv,
                      "removal_cost": _figure(removal.get(pid)), "removal_cost_basis": _basis(removal.get(pid), p),
                      "risk": p.risk, "esg_score": p.esg_score,
                      "us_approval": p.us_approval if "US" in data.approval_columns else None,
@@ -433,15 +435,18 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
                              "decision_as_written": p.decision})
 
     sector_names = list(dict.fromkeys([s.sector for s in data.sectors] + [p.sector for p in data.projects]))
+    candidates = Counter(p.sector for p in data.projects)
+    funded_of: dict[str, list[str]] = {}
+    for pid in choices:
+        funded_of.setdefault(by_id[pid].sector, []).append(pid)
     for name in sector_names:
         lim = data.sector_limit(name)
-        members = [p for p in data.projects if p.sector == name]
-        value = sum(committed.get(p.project_id, 0.0) for p in members)
+        funded = funded_of.get(name, [])
+        value = sum(committed[q] for q in funded)
         rep.sectors.append({
             "sector": name, "committed": value, "share": value / total if total > TOL else 0.0,
-            "projects_funded": sum(1 for p in members if p.project_id in choices),
-            "candidates": len(members), "npv": sum(npv_value(data, p, choices[p.project_id])
-                                                    for p in members if p.project_id in choices),
+            "projects_funded": len(funded),
+            "candidates": candidates[name], "npv": sum(npv_of[q] for q in funded),
             "min_share": lim.min_share if lim else None, "max_share": lim.max_share if lim else None,
             "min_projects": lim.min_projects if lim else None, "max_projects": lim.max_projects if lim else None,
         })
@@ -498,7 +503,7 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
         ("loan to value (debt / leverage-eligible commitments)", debt / eligible if eligible > TOL else None),
         ("debt cost", fund.debt_cost * debt),
         ("investor returns", sum(r["cost"] for r in rep.sources if r["kind"] == "investor")),
-        ("NPV of portfolio", sum(npv_value(data, data.by_id[p], c) for p, c in choices.items())),
+        ("NPV of portfolio", sum(npv_of.values())),
         ("average risk", avg_risk),
         ("Japanese content", rep.nations[0]["jp_content"]),
         ("US satisfaction", sats["US"]),
