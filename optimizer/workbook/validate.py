@@ -748,9 +748,10 @@ def scale_warnings(pipeline: Pipeline) -> list[Problem]:
     where they would stop being so, and how to fix it (a currency unit nearer the amounts).
     """
     unit = pipeline.fund.currency_unit
-    amounts = _money(pipeline)
-    if not amounts:
+    values = _money_amounts(pipeline)  # the usual case, nothing to warn about, told without the places
+    if not values or (max(values) / min(values) <= SCALE_RATIO_WARN and min(values) >= TINY_MONEY):
         return []
+    amounts = _money(pipeline)
     out: list[Problem] = []
     small, large = min(amounts), max(amounts)
     if large[0] / small[0] > SCALE_RATIO_WARN:
