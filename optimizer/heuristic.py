@@ -77,24 +77,38 @@ class _Matrix:
             rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(start))
             order = np.argsort(index, kind="stable")
             cols = index[order]
-            self.row = rows[order]
-            self.val = value[order]
-            self.start = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(cols, minlength=n), out=self.start[1:])
+            row, val = rows[order], value[order]
+            start = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(cols, minlength=n), out=start[1:])
         else:
-            self.start, self.row, self.val = start, index, value
+            row, val = index, value
+        kinds = np.asarray(lp.integrality_, dtype=np.int64) if len(lp.integrality_) else np.zeros(n, dtype=np.int64)
+        self._setup(n, m, start, row, val, np.asarray(lp.col_cost_, dtype=float), float(lp.offset_),
+                    str(lp.sense_).endswith("kMaximize"), np.asarray(lp.row_lower_, dtype=float),
+                    np.asarray(lp.row_upper_, dtype=float), np.asarray(lp.col_lower_, dtype=float),
+                    np.asarray(lp.col_upper_, dtype=float), kinds == 1)  # HighsVarType.kInteger
+
+    @classmethod
+    def of(cls, n: int, m: int, start, row, val, cost, offset: float, maximize: bool, row_lo, row_up,
+           col_lo, col_up, integer) -> "_Matrix":
+        """The matrix from arrays the caller holds (by column: ``start``, ``row``, ``val``), exactly
+        as HiGHS holds them (the model handed over: nothing is read back from HiGHS)."""
+        out = cls.__new__(cls)
+        out._setup(n, m, start, row, val, cost, offset, maximize, row_lo, row_up, col_lo, col_up, integer)
+        return out
+
+    def _setup(self, n, m, start, row, val, cost, offset, maximize, row_lo, row_up, col_lo, col_up, integer) -> None:
+        self.start, self.row, self.val = start, row, val
         self.n, self.m = n, m
         self.col = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.start))  # each entry's column
-        self.cost = np.asarray(lp.col_cost_, dtype=float)
-        self.offset = float(lp.offset_)
-        self.maximize = str(lp.sense_).endswith("kMaximize")
-        self.row_lo = np.asarray(lp.row_lower_, dtype=float)
-        self.row_up = np.asarray(lp.row_upper_, dtype=float)
-        self.col_lo = np.asarray(lp.col_lower_, dtype=float)
-        self.col_up = np.asarray(lp.col_upper_, dtype=float)
-        kinds = np.asarray(lp.integrality_, dtype=np.int64) if len(lp.integrality_) else np.zeros(n, dtype=np.int64)
-        self.integer = kinds == 1  # HighsVarType.kInteger
-        # bounds implied by rows with one entry (a screen Select[p] = 0, a lock Select[p] = 1)
+        self.cost = cost
+        self.offset = float(offset)
+        self.maximize = bool(maximize)
+        self.row_lo, self.row_up = row_lo, row_up
+        self.col_lo, self.col_up = col_lo, col_up
+        self.integer = integer
+        # bounds implied by rows with one entry (a screen Select[p] = 0, a lock Select[p] = 1, when
+        # they are rows)
         self.up = self.col_up.copy()
         self.lo = self.col_lo.copy()
         counts = np.bincount(self.row, minlength=m)

@@ -252,3 +252,51 @@ def test_a_screened_project_forced_in_is_infeasible_and_a_lock_holds():
     assert solver.solve_with_fixed(m, m.Select["P03"], 1).solved
     m.Approval_Screen["P03"].activate()
     assert solver.solve_with_fixed(m, m.Select["P03"], 1).status == "infeasible"
+
+
+def _same_matrix(a, b) -> None:
+    import numpy as np
+
+    for name in ("start", "row", "val", "cost", "row_lo", "row_up", "col_lo", "col_up", "integer", "lo", "up", "col"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert (a.n, a.m, a.offset, a.maximize) == (b.n, b.m, b.offset, b.maximize)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_heuristic_reads_the_model_as_handed_over_exactly_as_highs_holds_it(seed):
+    """_Compiled.matrix() gives the heuristic HiGHS's model from the arrays handed over (no read
+    back): the same arrays as reading HiGHS, after fixes and unfixes, screens switched off and
+    the objective swapped; and none once a row was added (the heuristic then reads HiGHS)."""
+    import pyomo.core as pyo
+
+    from optimizer.heuristic import _Matrix
+
+    rng = random.Random(300 + seed)
+    data = locked(rng, rng.randint(8, 12))
+    m = build(data)
+    solver = Solver(EXACT)
+    solver.solve(m)
+    c = solver._c
+    _same_matrix(c.matrix(), _Matrix(c.h))
+    p, q = rng.sample(list(data.ids), 2)
+    m.Select[p].fix(1)
+    m.Select[q].fix(0)
+    m.Approval_Screen.deactivate()
+    set_objective(m, data, "strategic")
+    assert solver._compiled(m) is c  # brought in step, not solved yet: what the heuristic will read
+    _same_matrix(c.matrix(), _Matrix(c.h))
+    got = solver.solve(m)
+    assert approx(got.objective if got.solved else None, fresh(data, lambda mm: (
+        mm.Select[p].fix(1), mm.Select[q].fix(0), mm.Approval_Screen.deactivate(),
+        set_objective(mm, data, "strategic"))))
+    _same_matrix(c.matrix(), _Matrix(c.h))
+    m.Select[p].unfix()
+    m.Approval_Screen.activate()
+    set_objective(m, data, "npv")
+    assert solver._compiled(m) is c
+    _same_matrix(c.matrix(), _Matrix(c.h))
+    solver.solve(m)
+    _same_matrix(c.matrix(), _Matrix(c.h))
+    m.Cut = pyo.Constraint(expr=m.Select[p] + m.Select[q] <= 1)
+    solver.solve(m)
+    assert c.matrix() is None
