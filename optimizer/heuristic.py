@@ -285,14 +285,12 @@ def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining,
     cols = np.concatenate([s.select[held], s.start_col[held[s.proj]]])
     lo[cols] = np.round(x_best[cols])
     up[cols] = np.round(x_best[cols])
-    h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
-    h.setOptionValue("time_limit", min(remaining(), max(1.0, 0.2 * float(settings.time_limit_s))))
-    run_mip(h, None if best is None else best[1], mat)
+    got = _held_mip(h, mat, lo, up, None if best is None else best[1], settings,
+                    min(remaining(), max(1.0, 0.2 * float(settings.time_limit_s))))
     ms = highspy.HighsModelStatus
-    info = h.getInfo()
-    if h.getModelStatus() not in (ms.kOptimal, ms.kTimeLimit, ms.kInterrupt) or info.primal_solution_status != 2:
+    if got.status not in (ms.kOptimal, ms.kTimeLimit, ms.kInterrupt) or not got.feasible:
         return None
-    return info.objective_function_value, np.asarray(h.getSolution().col_value, dtype=float)
+    return got.objective, got.x
 
 
 #: the proof by reduced-cost fixing is tried when at most this many integer columns stay free
@@ -328,22 +326,113 @@ def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining,
     lo, up = mat.col_lo.copy(), mat.col_up.copy()
     lo[cols] = np.round(x_lp[cols])
     up[cols] = np.round(x_lp[cols])
-    h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
-    h.setOptionValue("time_limit", min(remaining(), max(1.0, 0.25 * float(settings.time_limit_s))))
-    run_mip(h, best[1], mat)
+    got = _held_mip(h, mat, lo, up, best[1], settings,
+                    min(remaining(), max(1.0, 0.25 * float(settings.time_limit_s))))
     ms = highspy.HighsModelStatus
-    info = h.getInfo()
-    if h.getModelStatus() == ms.kInfeasible:  # best itself breaks a held column: no proof from here
+    if got.status == ms.kInfeasible:  # best itself breaks a held column: no proof from here
         return None
-    if h.getModelStatus() != ms.kOptimal or info.primal_solution_status != 2:
+    if got.status != ms.kOptimal or not got.feasible:
         return None
-    found = info.objective_function_value
-    x = np.asarray(h.getSolution().col_value, dtype=float)
+    found, x = got.objective, got.x
     if sign * found < sign * best[0]:
         found, x = best
     # the optimum is at most max(b, best + tol): within the gap of max(b, z), reported as the bound
-    bound = max(sign * info.mip_dual_bound, sign * found) * sign
+    bound = max(sign * got.dual_bound, sign * found) * sign
     return found, x, bound
+
+
+#: a held MIP goes to HiGHS as the model of its free columns when they are at most this share of
+#: all columns (and no more than REDUCED_MAX of them)
+REDUCED_SHARE = 0.25
+REDUCED_MAX = 5000
+
+
+@dataclass
+class _Held:
+    """What HiGHS gave for a MIP with some columns held: its model status, whether it has a
+    feasible solution, the solution's objective and columns (all of them), its dual bound."""
+
+    status: object
+    feasible: bool
+    objective: float = math.nan
+    x: np.ndarray | None = None
+    dual_bound: float = math.nan
+
+
+def _held_mip(h, mat: _Matrix, lo: np.ndarray, up: np.ndarray, start, settings, time_limit: float) -> _Held:
+    """The MIP of ``h``'s rows with columns between ``lo`` and ``up`` (a held column: lo = up),
+    offered ``start``, solved to the settings' gap within ``time_limit``.
+
+    When few columns are free (a re-solve's core or proof: tens of a thousand), HiGHS gets the
+    model of the free columns alone, with each row's bounds moved by the held columns'
+    activity: its presolve then starts from that, not from the whole model (500 projects:
+    about 4 ms a MIP instead of 11). Otherwise, or when a row of held columns alone is not
+    met (HiGHS then tells what it makes of it), ``h`` solves it with those bounds (and keeps
+    them: the caller restores its own)."""
+    free = np.flatnonzero(lo != up)
+    if len(free) <= min(REDUCED_MAX, REDUCED_SHARE * mat.n) and not (lo > up).any():
+        got = _reduced_mip(h, mat, lo, up, free, start, settings, time_limit)
+        if got is not None:
+            return got
+    h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+    h.setOptionValue("time_limit", time_limit)
+    run_mip(h, start, mat)
+    info = h.getInfo()
+    if info.primal_solution_status != 2:
+        return _Held(h.getModelStatus(), False, dual_bound=info.mip_dual_bound)
+    return _Held(h.getModelStatus(), True, info.objective_function_value,
+                 np.asarray(h.getSolution().col_value, dtype=float), info.mip_dual_bound)
+
+
+def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, time_limit: float) -> _Held | None:
+    import highspy
+
+    from .solve import new_highs
+
+    held = np.ones(mat.n, dtype=bool)
+    held[free] = False
+    he = held[mat.col]  # entries of held columns
+    activity = np.bincount(mat.row[he], weights=mat.val[he] * lo[mat.col[he]], minlength=mat.m)
+    used = np.zeros(mat.m, dtype=bool)
+    used[mat.row[~he]] = True
+    rest = ~used
+    scale = 1e-9 * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(mat.row_lo), mat.row_lo, 0.0)),
+                                              np.abs(np.where(np.isfinite(mat.row_up), mat.row_up, 0.0))))
+    if ((activity[rest] < mat.row_lo[rest] - scale[rest]) | (activity[rest] > mat.row_up[rest] + scale[rest])).any():
+        return None  # a row of held columns alone is broken: HiGHS says so on the whole model
+    rows = np.flatnonzero(used)
+    renumber = np.full(mat.m, -1, dtype=np.int64)
+    renumber[rows] = np.arange(len(rows))
+    fe = ~he
+    counts = np.diff(mat.start)[free]
+    sub = highspy.HighsLp()
+    sub.num_col_, sub.num_row_ = len(free), len(rows)
+    sub.col_cost_ = mat.cost[free]
+    sub.col_lower_, sub.col_upper_ = lo[free], up[free]
+    sub.row_lower_ = mat.row_lo[rows] - activity[rows]
+    sub.row_upper_ = mat.row_up[rows] - activity[rows]
+    sub.offset_ = mat.offset + float(np.dot(mat.cost[held], lo[held]))
+    sub.sense_ = highspy.ObjSense.kMaximize if mat.maximize else highspy.ObjSense.kMinimize
+    sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    sub.a_matrix_.start_ = np.append(0, np.cumsum(counts)).astype(np.int32)
+    sub.a_matrix_.index_ = renumber[mat.row[fe]].astype(np.int32)
+    sub.a_matrix_.value_ = mat.val[fe]
+    kinds = highspy.HighsVarType
+    sub.integrality_ = [kinds.kInteger if i else kinds.kContinuous for i in mat.integer[free].tolist()]
+    r = new_highs()
+    for k in settings.highs_options():
+        if k != "threads":
+            r.setOptionValue(k, h.getOptionValue(k)[1])
+    r.setOptionValue("time_limit", time_limit)
+    if r.passModel(sub) == highspy.HighsStatus.kError:
+        return None
+    run_mip(r, None if start is None else np.asarray(start, dtype=float)[free])
+    info = r.getInfo()
+    if info.primal_solution_status != 2:
+        return _Held(r.getModelStatus(), False, dual_bound=info.mip_dual_bound)
+    x = lo.copy()
+    x[free] = np.asarray(r.getSolution().col_value, dtype=float)
+    return _Held(r.getModelStatus(), True, info.objective_function_value, x, info.mip_dual_bound)
 
 
 def _tolerance(objective: float, settings) -> float:

@@ -149,3 +149,58 @@ def test_a_start_highs_values_wrongly_is_dropped():
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     assert h.getInfo().objective_function_value == pytest.approx(807)
     assert float(np.dot(cost, x)) == pytest.approx(807)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_held_mip_solved_on_its_free_columns_answers_as_the_whole_model(seed, monkeypatch):
+    """With most columns held, a MIP goes to HiGHS as the model of its free columns (rows moved
+    by the held columns' activity). Its status, objective and dual bound are those of the whole
+    model with the same bounds, on held sets that fit, that cut the best portfolio off, and that
+    break a row of held columns alone; the held columns keep their values."""
+    import highspy
+
+    rng = np.random.default_rng(seed)
+    data = knapsack(seed, 120, tightness=float(rng.uniform(0.2, 0.6)))
+    settings = SolverSettings(mip_gap=0.0, time_limit_s=60.0)
+    solver = Solver(settings)
+    m = build(data)
+    best = solver.solve(m)
+    c = solver._c
+    mat = c.matrix()
+    x = solver.values()
+    for trial in range(4):
+        lo, up = mat.col_lo.copy(), mat.col_up.copy()
+        ints = np.flatnonzero(mat.integer)
+        held = rng.choice(ints, size=int(0.95 * len(ints)), replace=False)
+        if trial == 1:  # hold at other values than the best portfolio's
+            values = rng.integers(0, 2, size=len(held)).astype(float)
+        elif trial == 2:  # every project held in: the budget rows of held columns alone are broken
+            values = np.ones(len(held))
+        else:
+            values = np.round(x[held])
+        lo[held] = np.clip(values, mat.col_lo[held], mat.col_up[held])
+        up[held] = lo[held]
+        with monkeypatch.context() as mp:
+            mp.setattr(heuristic, "REDUCED_SHARE", 0.0)  # the whole model, as before
+            whole = heuristic._held_mip(c.h, mat, lo, up, x if trial == 0 else None, settings, 60.0)
+        c.h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
+        free = np.flatnonzero(lo != up)
+        with monkeypatch.context() as mp:
+            mp.setattr(heuristic, "REDUCED_SHARE", 1.0)  # on the free columns wherever it can
+            got = heuristic._held_mip(c.h, mat, lo, up, x if trial == 0 else None, settings, 60.0)
+        reduced = heuristic._reduced_mip(c.h, mat, lo, up, free, None, settings, 60.0)
+        if trial == 0:  # held at the best portfolio's values: no row of held columns is broken
+            assert reduced is not None and reduced.feasible
+        if trial == 2:  # every project in breaks the budget: told on the whole model, infeasible
+            assert whole.status == highspy.HighsModelStatus.kInfeasible and not got.feasible
+        if reduced is not None:
+            assert reduced.status == whole.status, (seed, trial)
+        assert got.status == whole.status, (seed, trial)
+        assert got.feasible == whole.feasible
+        if whole.feasible:
+            assert got.objective == pytest.approx(whole.objective, rel=1e-9, abs=1e-7)
+            assert got.dual_bound == pytest.approx(whole.dual_bound, rel=1e-9, abs=1e-7)
+            assert np.array_equal(got.x[held], lo[held])
+            assert float(np.dot(mat.cost, got.x) + mat.offset) == pytest.approx(got.objective, rel=1e-9, abs=1e-7)
+        if trial == 0:
+            assert got.feasible and got.objective == pytest.approx(best.objective, rel=1e-9, abs=1e-7)
