@@ -276,3 +276,39 @@ def test_bad_command_line_values_exit_2(tmp_path):
     (error,) = only_json(result.stdout)["errors"]
     assert error["column"] == "-o" and error["message"] == "the output must be an .xlsx file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipeline.xlsx"]
+
+
+# ----------------------------------------------------------------------------- start-up
+def test_a_run_never_imports_numpy_testing_yet_it_works_when_used(tmp_path):
+    """Pyomo imports numpy.testing (and unittest) at start-up; the command line gives it a
+    stand-in (optimizer.cli._DeferNumpyTesting). A run must not import the real one, and code
+    that does use numpy.testing afterwards must get it whole, however it asks."""
+    wb = good_workbook(tmp_path / "in.xlsx")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "optimizer", "run", str(wb), "-o",
+                           str(tmp_path / "out.xlsx"), "--json"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert only_json(proc.stdout)["selected"] == ["P1", "P3"]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "pyomo.core" in imported and "numpy.testing" in imported  # Pyomo asked for it
+    assert "numpy.testing._private.utils" not in imported and "unittest" not in imported  # and got the stand-in
+    script = (
+        "import sys\n"
+        "from optimizer.cli import _defer_numpy_testing\n"
+        "_defer_numpy_testing()\n"
+        "import numpy, pyomo.core, models.portfolio\n"
+        "from pyomo.common.dependencies import numpy_available\n"
+        "assert numpy_available\n"
+        "stand_in = sys.modules['numpy.testing']\n"
+        "assert type(stand_in).__name__ == 'Deferred' and 'unittest' not in sys.modules\n"
+        "import numpy.testing as npt\n"
+        "from numpy.testing import assert_allclose\n"
+        "assert_allclose(1.0, 1.0)\n"
+        "npt.assert_equal(1, 1)\n"
+        "numpy.testing.assert_array_equal([1], [1])\n"
+        "import numpy.testing._private.utils\n"
+        "assert sys.modules['numpy.testing'] is numpy.testing and numpy.testing is not stand_in\n"
+        "assert 'unittest' in sys.modules\n"
+        "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
