@@ -164,8 +164,9 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
     """Run one workbook; ``overrides`` (e.g. from the command line) win over the Fund sheet.
 
     ``separate_process``: the carried input sheets of the output are written by a child process
-    while the model is solved (:class:`~optimizer.workbook.writer.ReportDraft`); for a process
-    that runs one workbook and ends, as the command line does."""
+    while the model is solved (:class:`~optimizer.workbook.writer.ReportDraft`), and the workbook
+    is opened without openpyxl while a child process checks it with openpyxl (``read_raw``'s
+    ``quick``); for a process that runs one workbook and ends, as the command line does."""
     from .workbook.validate import read_pipeline
     from .workbook.writer import ReportDraft
 
@@ -178,7 +179,7 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
                                   "the output would overwrite the input workbook; choose another name")])
     timings = Timings(listener=progress)
     with timings.phase("read"):
-        data = read_pipeline(path)
+        data = read_pipeline(path, quick=separate_process)
     settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
     # the output workbook is begun as the model's solving begins (ReportDraft: its carried input sheets)
     draft = ReportDraft(data, out, separate_process=separate_process) if write else None

@@ -554,17 +554,25 @@ def collector_paused():
             gc.enable()
 
 
-def read_raw(path: str | os.PathLike) -> RawWorkbook:
-    """Open the workbook and collect every sheet the schema knows as a raw table."""
+def read_raw(path: str | os.PathLike, quick: bool = False) -> RawWorkbook:
+    """Open the workbook and collect every sheet the schema knows as a raw table.
+
+    ``quick``: open it without importing openpyxl, while a child process opens it with openpyxl
+    to check that the answer is the same (optimizer/workbook/opener.py); for a process that
+    reads one workbook and ends, as the command line does."""
     with collector_paused():
-        return _read_raw(Path(path))
+        return _read_raw(Path(path), quick)
 
 
-def _read_raw(path: Path) -> RawWorkbook:
+def _read_raw(path: Path, quick: bool = False) -> RawWorkbook:
     import warnings
 
     scan = _check_container(path)
     digest = sha256_of(path)
+    if quick:
+        raw = _read_quick(path, scan, digest)
+        if raw is not None:
+            return raw
     with warnings.catch_warnings():
         # openpyxl warns about workbook features it does not keep (data validation, slicers…)
         warnings.simplefilter("ignore")
@@ -578,6 +586,44 @@ def _read_raw(path: Path) -> RawWorkbook:
         finally:
             fast.close()
             wb.close()
+
+
+def _read_quick(path: Path, scan: _Scan, digest: str) -> RawWorkbook | None:
+    """The workbook read as :func:`_read_raw` reads it, opened by opener.QuickBook while the child
+    checks it with openpyxl; None when openpyxl must open it here (see opener's docstring)."""
+    from .opener import NeedOpenpyxl, QuickBook, start_check
+
+    check = start_check(path, scan)
+    if check is None:
+        return None
+    book = QuickBook.open(path)
+    if book is None:
+        check.abandon()
+        return None
+    raw, failure = None, None
+    try:
+        fast = _Calamine(path, book, scan)
+        try:
+            raw = _read_sheets(path, book, scan, digest, fast)
+        finally:
+            fast.close()
+    except InputError as exc:  # told only once openpyxl would have opened the workbook
+        failure = exc
+    except (NeedOpenpyxl, Exception):  # noqa: BLE001 — a sheet for openpyxl, or anything odd: openpyxl reads it all
+        check.abandon()
+        return None
+    finally:
+        book.close()
+    verdict = check.verdict()
+    if verdict is None:
+        return None
+    if verdict[0] == "refused":
+        raise _refuse(path, f"could not be opened as an Excel workbook ({verdict[1]})")
+    if verdict != book.view():
+        return None  # openpyxl sees other worksheets or date styles: it opens the workbook here
+    if failure is not None:
+        raise failure
+    return raw
 
 
 def _open_workbook(path: Path, scan: _Scan):

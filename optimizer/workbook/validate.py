@@ -20,10 +20,11 @@ from .schema import (BUDGET, CAPEX_SCHEDULE, FUND, INVESTORS, PROJECTS, RULES, S
                      SECTORS, find_sheet, normalize)
 
 
-def read_pipeline(path, *, planning_start_default: int | None = None) -> Pipeline:
-    """Read and validate a workbook; raise :class:`InputError` with every problem found."""
+def read_pipeline(path, *, planning_start_default: int | None = None, quick: bool = False) -> Pipeline:
+    """Read and validate a workbook; raise :class:`InputError` with every problem found.
+    ``quick``: see :func:`~optimizer.workbook.reader.read_raw`."""
     with collector_paused():
-        raw = read_raw(path)
+        raw = read_raw(path, quick)
         pipeline, problems = build_pipeline(raw)
     if problems:
         raise InputError(problems)

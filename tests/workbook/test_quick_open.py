@@ -1,0 +1,190 @@
+"""Opening without openpyxl (optimizer/workbook/opener.py) reads exactly what opening with it reads.
+
+Each workbook is read twice: ``read_raw(path, quick=True)`` (QuickBook, calamine, and a child
+process opening it with openpyxl to check) and ``read_raw(path)``; the raw tables, carried
+sheets, decision edits, problems and refusals must be the same, type for type. The child's
+failures (it dies, hangs, writes garbage, sees another workbook) must change nothing but the
+time taken.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from optimizer.errors import InputError
+from optimizer.workbook import opener, reader
+from optimizer.workbook.validate import build_pipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hardening"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fuzz  # noqa: E402
+import hostile  # noqa: E402
+from test_fast_reader import CELLS, STRINGS, crafted  # noqa: E402
+
+
+def plain_pipeline(path: Path, n: int = 60) -> Path:
+    """A pipeline written the usual way (benchmarks/generate.py, XlsxWriter): calamine reads it all."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import generate
+
+    return generate.write_workbook(generate.make_pipeline(n, seed=5), path)
+
+
+def outcome(path: Path, quick: bool) -> tuple:
+    try:
+        raw = reader.read_raw(path, quick)
+    except InputError as exc:
+        return ("refused", repr(exc.problems))
+    pipeline, problems = build_pipeline(raw)
+    tables = {k: (t.title, t.header_row, t.columns, repr(t.rows), t.extra) for k, t in raw.tables.items()}
+    return ("read", tables, repr(raw.carried), repr(raw.decision_edits), repr(raw.problems), repr(problems),
+            pipeline)
+
+
+FORKED: list[int] = []  # the checks' children, as start_check forks them
+
+
+@pytest.fixture(autouse=True)
+def _record_children(monkeypatch):
+    real = opener.start_check
+
+    def start_check(path, scan):
+        check = real(path, scan)
+        if check is not None:
+            FORKED.append(check.pid)
+        return check
+
+    monkeypatch.setattr(opener, "start_check", start_check)
+    FORKED.clear()
+    yield
+
+
+def no_children_left() -> bool:
+    """Every child a check forked was reaped (other tests' processes aside)."""
+    for pid in FORKED:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True
+
+
+def assert_same(path: Path) -> tuple:
+    quick, slow = outcome(path, True), outcome(path, False)
+    assert quick == slow
+    assert no_children_left()  # every check's child was reaped
+    return quick
+
+
+@pytest.mark.parametrize("seed", range(0, 120, 2))
+def test_seeded_damaged_pipelines_read_the_same(tmp_path, seed):
+    path = tmp_path / "pipeline.xlsx"
+    fuzz.case(seed, path)
+    assert_same(path)
+
+
+def test_the_sample_pipeline_reads_the_same():
+    """(Its Projects sheet has cells calamine does not read exactly: openpyxl reads it.)"""
+    assert_same(Path(__file__).resolve().parents[2] / "inputs" / "pipeline.xlsx")
+
+
+def test_a_plain_pipeline_is_read_without_openpyxl_in_the_reading_process(tmp_path):
+    """In a fresh process (no openpyxl imported yet), a quick read of a pipeline written the usual
+    way never imports openpyxl there, and gives what the openpyxl-opened read gives."""
+    import subprocess
+
+    sample = plain_pipeline(tmp_path / "plain.xlsx")
+    script = ("import sys\n"
+              "from optimizer.workbook.validate import read_pipeline\n"
+              f"quick = read_pipeline({str(sample)!r}, quick=True)\n"
+              "assert 'openpyxl' not in sys.modules, 'openpyxl imported by the quick read'\n"
+              f"assert quick == read_pipeline({str(sample)!r})\n"
+              "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", list(CELLS)[:8])
+def test_what_calamine_reads_otherwise_goes_to_openpyxl(tmp_path, name):
+    cells, strings = CELLS[name] if isinstance(CELLS[name], tuple) else (CELLS[name], STRINGS)
+    assert_same(crafted(tmp_path / "c.xlsx", cells, strings))
+
+
+def test_a_workbook_openpyxl_refuses_is_refused_in_its_words(tmp_path):
+    src = hostile.good(tmp_path / "src.xlsx")
+    bad = hostile.rezip(src, tmp_path / "bad.xlsx", {"xl/sharedStrings.xml": b"<sst><si><t>half"})
+    quick = assert_same(bad)
+    assert quick[0] == "refused" and "could not be opened as an Excel workbook" in quick[1]
+
+
+@pytest.mark.parametrize("part, damage", [
+    ("docProps/core.xml", lambda data: b"<cp:coreProperties xmlns:cp='x'><broken"),
+    ("xl/styles.xml", lambda data: data.replace(b'patternType="none"', b'patternType="bogus"', 1)),
+])
+def test_a_workbook_openpyxl_refuses_in_a_part_the_quick_book_never_reads(tmp_path, part, damage, monkeypatch):
+    """The quick book reads every sheet (with calamine) and sees nothing wrong; openpyxl, in the
+    child, refuses the workbook: the read is refused in openpyxl's words, as it always was."""
+    src = plain_pipeline(tmp_path / "src.xlsx")
+    bad = hostile.rezip(src, tmp_path / "bad.xlsx", {part: damage(hostile.members(src)[part])})
+    assert opener.QuickBook.open(bad) is not None
+    asked = []
+    monkeypatch.setattr(opener.QuickSheet, "iter_rows", lambda self, **k: asked.append(self.title))
+    quick = assert_same(bad)
+    assert FORKED and asked == []  # no sheet needed openpyxl: the refusal came from the child
+    assert quick[0] == "refused" and "could not be opened as an Excel workbook" in quick[1]
+
+
+def test_a_plain_pipeline_is_read_quickly_and_the_same(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(opener.QuickSheet, "iter_rows", lambda self, **k: asked.append(self.title))
+    assert assert_same(plain_pipeline(tmp_path / "plain.xlsx"))[0] == "read"
+    assert FORKED and asked == []
+
+
+def test_damaged_styles_are_judged_by_openpyxl(tmp_path):
+    src = hostile.good(tmp_path / "src.xlsx")
+    parts = hostile.members(src)
+    styles = parts["xl/styles.xml"]
+    for k, damaged in enumerate((styles[: len(styles) // 2], styles.replace(b'numFmtId="0"', b'numFmtId="x"', 1),
+                                 b"<styleSheet/>")):
+        assert_same(hostile.rezip(src, tmp_path / f"styles{k}.xlsx", {"xl/styles.xml": damaged}))
+
+
+@pytest.mark.parametrize("how", ["dies", "garbage", "hangs", "other view", "quick book declines"])
+def test_whatever_the_child_does_the_answer_is_openpyxls(tmp_path, monkeypatch, how):
+    path = tmp_path / "pipeline.xlsx"
+    fuzz.case(4, path)
+    slow = outcome(path, False)
+    if how == "dies":
+        monkeypatch.setattr(opener, "_openpyxl_view", lambda p, s: os._exit(9))
+    elif how == "garbage":
+        monkeypatch.setattr(opener, "_openpyxl_view", lambda p, s: ("ok", "not a list"))
+        monkeypatch.setattr(opener.pickle, "dumps", lambda obj: b"\x80\x04garbage")
+    elif how == "hangs":
+        monkeypatch.setattr(opener, "PATIENCE_S", 0.5)
+        monkeypatch.setattr(opener, "_openpyxl_view", lambda p, s: time.sleep(60))
+    elif how == "other view":
+        monkeypatch.setattr(opener.QuickBook, "view", lambda self: ("ok", [("Elsewhere", "xl/x.xml")], []))
+    else:
+        monkeypatch.setattr(opener.QuickBook, "open", classmethod(lambda cls, p: None))
+    began = time.perf_counter()
+    assert outcome(path, True) == slow
+    assert time.perf_counter() - began < 20
+    assert no_children_left()
+
+
+def test_a_sheet_only_openpyxl_reads_sends_the_workbook_to_openpyxl(tmp_path, monkeypatch):
+    """A sheet calamine does not read exactly (here a formula's cached text) stops the quick read:
+    openpyxl opens the workbook and reads it, with the same result."""
+    path = crafted(tmp_path / "c.xlsx", CELLS["numbers, texts, yes and no"])
+    asked = []
+    real = opener.QuickSheet.iter_rows
+    monkeypatch.setattr(opener.QuickSheet, "iter_rows", lambda self, **k: asked.append(self.title) or real(self, **k))
+    assert assert_same(path)[0] == "read"
+    assert asked == ["Notes"]  # the quick book was asked for openpyxl's rows, and gave way
