@@ -38,8 +38,9 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 _STYLES = "xl/styles.xml"
 
-#: how long the reader waits for the child's check (it opens in a fraction of a second)
-PATIENCE_S = 30.0
+#: how long the reader waits for the child's check (openpyxl opens a workbook read-only in well under a
+#: second whatever its size: it parses no sheet)
+PATIENCE_S = 10.0
 
 # openpyxl's rule for a date number format (openpyxl.styles.numbers.is_date_format), and the
 # built-in formats it counts as dates; the child's answer is compared with what these give
