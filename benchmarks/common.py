@@ -6,6 +6,7 @@ Nothing here changes fundopt; the benchmarks only measure it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -40,22 +41,17 @@ def fundopt_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "optimizer"]
 
 
-_COMPILED: list[bool] = []
-
-
+@functools.cache
 def precompile() -> None:
     """Byte-compile fundopt's own modules once, as installing a package does.
 
     An editable install compiles a module when it is first imported and keeps the bytecode, except
     where PYTHONDONTWRITEBYTECODE is set (it is on some machines): then every measured run would
     compile each edited module again, a cost no installed copy pays."""
-    if _COMPILED:
-        return
     import compileall
 
     for package in ("optimizer", "models"):
         compileall.compile_dir(str(ROOT / package), quiet=1)
-    _COMPILED.append(True)
 
 
 def median(xs):

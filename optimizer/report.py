@@ -421,7 +421,10 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
 
     rep.constraints = constraint_rows(data, outcome, ideals)
     binding = _binding_keys(rep.constraints, data)
-    funded_by_sector = Counter(data.by_id[q].sector for q in choices)
+    funded_of: dict[str, list[str]] = {}  # sector -> its funded projects, in portfolio order
+    for pid in choices:
+        funded_of.setdefault(by_id[pid].sector, []).append(pid)
+    funded_by_sector = Counter({name: len(q) for name, q in funded_of.items()})
     rep.rejected = []
     for p in data.projects:
         if p.project_id in choices:
@@ -436,9 +439,6 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
 
     sector_names = list(dict.fromkeys([s.sector for s in data.sectors] + [p.sector for p in data.projects]))
     candidates = Counter(p.sector for p in data.projects)
-    funded_of: dict[str, list[str]] = {}
-    for pid in choices:
-        funded_of.setdefault(by_id[pid].sector, []).append(pid)
     for name in sector_names:
         lim = data.sector_limit(name)
         funded = funded_of.get(name, [])

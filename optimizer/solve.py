@@ -344,16 +344,16 @@ class _Compiled:
     def _set_col(self, j: int) -> None:
         """Column j's bounds in HiGHS: its variable's (its value when fixed) within the folded rows'."""
         v = self.vars[j]
-        lo_f, up_f = float(self.fold_lo[j]), float(self.fold_up[j])
         if v._fixed:
             x = float(v.value)
-            lo, up = max(x, lo_f), min(x, up_f)  # lower > upper: infeasible, as the row would be
+            lo, up = self.fixed_bounds(j, x)
             self.h.changeColBounds(j, lo, up)
             self.col_lo[j], self.col_up[j] = lo, up
             self.fixed[j], self.fixed_value[j] = True, x
         else:
             lo, up = v.lb, v.ub
-            lo, up = max(-self.inf if lo is None else lo, lo_f), min(self.inf if up is None else up, up_f)
+            lo = max(-self.inf if lo is None else lo, float(self.fold_lo[j]))
+            up = min(self.inf if up is None else up, float(self.fold_up[j]))
             self.h.changeColBounds(j, lo, up)
             self.col_lo[j], self.col_up[j] = lo, up
             self.fixed[j] = False
@@ -807,8 +807,10 @@ class Solver:
                     item = _search(h, structure, self.settings, () if start is None else (start,),
                                    basis=basis if fix is not None else None, matrix=task_matrix)
                     item = item[:3] + (time.perf_counter() - began,) + item[4:]
-                    if fix is not None:
-                        h.changeColBounds(j, model.lp_.col_lower_[j], model.lp_.col_upper_[j])
+                    if fix is not None:  # freed again (the copy's bounds: read once, if the heuristic read them)
+                        bounds = (matrix.col_lo, matrix.col_up) if matrix is not None \
+                            else (model.lp_.col_lower_, model.lp_.col_upper_)
+                        h.changeColBounds(j, bounds[0][j], bounds[1][j])
                 except Exception as exc:  # handed to the caller's thread
                     item = exc
                 with ready:

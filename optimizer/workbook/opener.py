@@ -130,8 +130,10 @@ class QuickBook:
 
 
 def view_of(wb) -> tuple:
-    """What the reader takes from an opened workbook: (title, part) per worksheet, date styles."""
-    parts = [(ws.title, str(getattr(ws, "_worksheet_path", "") or "").lstrip("/")) for ws in wb.worksheets]
+    """What the reader takes from an opened workbook: (title, parts) per worksheet, date styles."""
+    from .reader import _read_parts
+
+    parts = [(ws.title, _read_parts(ws)) for ws in wb.worksheets]
     return ("ok", parts, sorted(set(getattr(wb, "_date_formats", ()) or ())))
 
 
@@ -213,14 +215,14 @@ def start_check(path, scan) -> Check | None:
 def _openpyxl_view(path, scan) -> tuple:
     import warnings
 
-    from .reader import _open_workbook
+    from .reader import _open_workbook, _what_failed
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             wb = _open_workbook(path, scan)
         except Exception as exc:  # openpyxl raises many kinds on damaged files
-            return ("refused", f"{type(exc).__name__}: {exc}")
+            return ("refused", _what_failed(exc))
         try:
             return view_of(wb)
         finally:

@@ -579,7 +579,7 @@ def _read_raw(path: Path, quick: bool = False) -> RawWorkbook:
         try:
             wb = _open_workbook(path, scan)
         except Exception as exc:  # openpyxl raises many kinds on damaged files
-            raise _refuse(path, f"could not be opened as an Excel workbook ({type(exc).__name__}: {exc})") from None
+            raise _unopenable(path, _what_failed(exc)) from None
         fast = _Calamine(path, wb, scan)
         try:
             return _read_sheets(path, wb, scan, digest, fast)
@@ -618,12 +618,22 @@ def _read_quick(path: Path, scan: _Scan, digest: str) -> RawWorkbook | None:
     if verdict is None:
         return None
     if verdict[0] == "refused":
-        raise _refuse(path, f"could not be opened as an Excel workbook ({verdict[1]})")
+        raise _unopenable(path, verdict[1])
     if verdict != book.view():
         return None  # openpyxl sees other worksheets or date styles: it opens the workbook here
     if failure is not None:
         raise failure
     return raw
+
+
+def _what_failed(exc: Exception) -> str:
+    """openpyxl's exception in the words a refusal gives it."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _unopenable(path: Path, detail: str) -> InputError:
+    """The refusal of a workbook openpyxl could not open (``detail``: :func:`_what_failed`'s words)."""
+    return _refuse(path, f"could not be opened as an Excel workbook ({detail})")
 
 
 def _open_workbook(path: Path, scan: _Scan):
