@@ -20,8 +20,9 @@ solved), leverage, investors, rules, sector limits, yearly budgets, ESG screen a
    * rebuild: ``models.portfolio.build(data)`` from scratch, the nations' ideals (computed once,
      as data) written into its ``ideal`` parameters, ``Select[p]`` fixed to 0, a new Solver,
      solved.
-   Both totals, per re-solve means, the ratio (target: re-solve ≥ 5× faster than rebuild), and a
-   check that both give the same objective within the gap.
+   Each side runs ``--rounds`` (5) times, alternating which goes first; each total is the median
+   round. Both totals, per re-solve means, the ratio of the medians (target: re-solve ≥ 5× faster
+   than rebuild), each round's ratio, and a check that both give the same objective within the gap.
 
 ``--budget-s`` (600) caps the wall time: no new end-to-end run starts when it would not fit.
 """
@@ -40,8 +41,9 @@ from common import (DEFAULT_WORKDIR, ROOT, agree, code_check, code_version, load
                     median, phase_of_stack, read_run_sheet, run_fundopt, stack_summary)
 
 
-def resolve_vs_rebuild(path: Path, count: int) -> dict:
-    """Time ``count`` removal-cost re-solves on one built model vs rebuild-and-solve for each."""
+def resolve_vs_rebuild(path: Path, count: int, rounds: int = 5) -> dict:
+    """Time ``count`` removal-cost re-solves on one built model vs rebuild-and-solve for each, in
+    ``rounds`` rounds (medians)."""
     sys.path.insert(0, str(ROOT))
     from models.agreement import needs_ideals
     from models.portfolio import build
@@ -67,29 +69,48 @@ def resolve_vs_rebuild(path: Path, count: int) -> dict:
 
     guess = Incumbents(m, solver, data, best, solver.values())
     jobs = [(m.Select[p], 0, guess.without(p)) for p in chosen]
-    resolve_obj, resolve_t = {}, {}
-    t = time.perf_counter()
-    for i, o in solver.solve_each_fixed(m, jobs):
-        resolve_obj[chosen[i]] = o.objective if o.solved else None
-    total = time.perf_counter() - t
-    resolve_t = {p: total / len(chosen) for p in chosen}  # wall clock shared by the threads
+    resolve_obj, rebuild_obj = {}, {}
 
-    rebuild_obj, rebuild_t, rebuild_build = {}, {}, {}
-    for p in chosen:
+    def resolve_all() -> float:
         t = time.perf_counter()
-        m2 = build(data)
-        if hasattr(m2, "ideal"):
-            for n, v in ideals.items():
-                m2.ideal[n] = v
-        rebuild_build[p] = time.perf_counter() - t
-        m2.Select[p].fix(0)
-        o2 = Solver(settings).solve(m2)
-        rebuild_t[p] = time.perf_counter() - t
-        rebuild_obj[p] = o2.objective if o2.solved else None
+        for i, o in solver.solve_each_fixed(m, jobs):
+            resolve_obj[chosen[i]] = o.objective if o.solved else None
+        return time.perf_counter() - t
+
+    def rebuild_all() -> tuple[float, dict, dict]:
+        took, built = {}, {}
+        for p in chosen:
+            t = time.perf_counter()
+            m2 = build(data)
+            if hasattr(m2, "ideal"):
+                for n, v in ideals.items():
+                    m2.ideal[n] = v
+            built[p] = time.perf_counter() - t
+            m2.Select[p].fix(0)
+            o2 = Solver(settings).solve(m2)
+            took[p] = time.perf_counter() - t
+            rebuild_obj[p] = o2.objective if o2.solved else None
+        return sum(took.values()), took, built
+
+    # rounds alternate which side goes first; each side's figure is its median round
+    resolve_rounds, rebuild_rounds = [], []
+    for r in range(rounds):
+        if r % 2:
+            rebuild_rounds.append(rebuild_all())
+            resolve_rounds.append(resolve_all())
+        else:
+            resolve_rounds.append(resolve_all())
+            rebuild_rounds.append(rebuild_all())
+    total = median(resolve_rounds)
+    resolve_t = {p: total / len(chosen) for p in chosen}  # wall clock shared by the threads
+    rebuild_t = {p: median([rd[1][p] for rd in rebuild_rounds]) for p in chosen}
+    rebuild_build = {p: median([rd[2][p] for rd in rebuild_rounds]) for p in chosen}
+    round_ratios = [rb[0] / rs for rb, rs in zip(rebuild_rounds, resolve_rounds) if rs > 0]
 
     mismatches = [p for p in chosen if not agree(resolve_obj[p], rebuild_obj[p], settings.mip_gap)]
     return dict(setup=setup, objective=best.objective, funded=len(best.choices), chosen=chosen,
-                resolve=sum(resolve_t.values()), rebuild=sum(rebuild_t.values()),
+                resolve=total, rebuild=median([rd[0] for rd in rebuild_rounds]), rounds=rounds,
+                round_ratios=round_ratios,
                 rebuild_build=sum(rebuild_build.values()), resolve_t=resolve_t, rebuild_t=rebuild_t,
                 resolve_obj=resolve_obj, rebuild_obj=rebuild_obj, mismatches=mismatches, gap=settings.mip_gap)
 
@@ -100,6 +121,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--resolves", type=int, default=10, help="removal-cost re-solves to compare (N)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the N re-solves each way (medians)")
     ap.add_argument("--timeout", type=float, default=420.0, help="seconds before a fundopt run is stopped")
     ap.add_argument("--budget-s", type=float, default=600.0, help="wall-time budget of the whole benchmark")
     ap.add_argument("--skip-resolve", action="store_true", help="only the end-to-end runs")
@@ -124,8 +146,9 @@ def main(argv=None) -> int:
     #    runs get the rest of the budget
     rr = None
     if not a.skip_resolve and a.resolves > 0:
-        print(f"\n-- re-solve vs rebuild: {a.resolves} removal-cost re-solves (Select[p] fixed to 0)", flush=True)
-        rr = resolve_vs_rebuild(path, a.resolves)
+        print(f"\n-- re-solve vs rebuild: {a.resolves} removal-cost re-solves (Select[p] fixed to 0), "
+              f"{a.rounds} rounds each way (medians; the rounds alternate which goes first)", flush=True)
+        rr = resolve_vs_rebuild(path, a.resolves, a.rounds)
         print(f"  one build + ideals + first solve: {rr['setup']:.2f} s; objective {rr['objective']:.4f}, "
               f"{rr['funded']} funded; projects: {', '.join(rr['chosen'])}")
         for p in rr["chosen"]:
@@ -137,6 +160,7 @@ def main(argv=None) -> int:
               f"rebuild + solve: {rr['rebuild']:.2f} s total ({rr['rebuild'] / n:.2f} s each, of which build "
               f"{rr['rebuild_build'] / n:.2f} s); rebuild / re-solve = {ratio:.2f}× "
               f"(target ≥ 5×: {'met' if ratio and ratio >= 5 else 'NOT met'})")
+        print("  rebuild / re-solve in each round: " + ", ".join(f"{x:.2f}×" for x in rr["round_ratios"]))
         print(f"  objectives agree within the gap {rr['gap']:g}: "
               + ("yes, all" if not rr["mismatches"] else f"NO for {', '.join(rr['mismatches'])}"))
 

@@ -26,6 +26,7 @@ Nothing here imports Pyomo: the structure arrives as column indices (:class:`Str
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -170,16 +171,21 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
     def late() -> bool:
         return time.perf_counter() >= deadline
 
+    last: list = [None]  # the last LP's solution (HiGHS copies it out whole at every read)
+
     def run_lp() -> tuple[bool, float, np.ndarray | None]:
         h.setOptionValue("time_limit", remaining())
         h.run()
         if h.getModelStatus() != ms.kOptimal:
             return False, math.nan, None
-        return True, h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value, dtype=float)
+        last[0] = h.getSolution()
+        return True, h.getInfo().objective_function_value, np.asarray(last[0].col_value, dtype=float)
 
     best: tuple[float, np.ndarray] | None = None
     z_lp = None
-    h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
+    cols32 = ints.astype(np.int32)
+    h.changeColsIntegrality(len(ints), cols32, np.zeros(len(ints), dtype=np.uint8))
+    relaxing = True
     try:
         # the relaxation without presolve: on these models HiGHS's presolve costs more than it saves
         h.setOptionValue("presolve", "off")
@@ -194,7 +200,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
             if status == ms.kInfeasible:
                 return Result("infeasible", seconds=time.perf_counter() - began)
             return Result("search", seconds=time.perf_counter() - began)
-        duals = np.asarray(h.getSolution().col_dual, dtype=float)
+        duals = np.asarray(last[0].col_dual, dtype=float)
         relaxed_basis = h.getBasis()
         if on_relaxed is not None:
             on_relaxed(relaxed_basis)
@@ -212,7 +218,8 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         certain = False
         whole = len(structure.select) <= core_size(len(structure.select))  # the core would be the MIP itself
         if not late() and (best is None or not _within_gap(sign * (bound - best[0]), best[0], settings)):
-            h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.ones(len(ints), dtype=np.uint8))
+            h.changeColsIntegrality(len(ints), cols32, np.ones(len(ints), dtype=np.uint8))
+            relaxing = False
             # a small core first (a re-solve's guess is often one swap away); then, with a
             # portfolio in hand, the proof by reduced-cost fixing; else the full core
             steps = (("small",) if len(structure.select) > SMALL_CORE else ()) + ("proof",) + (() if whole else ("full",))
@@ -239,7 +246,8 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
                     break
     finally:
         h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
-        h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.ones(len(ints), dtype=np.uint8))
+        if relaxing:
+            h.changeColsIntegrality(len(ints), cols32, np.ones(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", float(settings.time_limit_s))
     seconds = time.perf_counter() - began
     relaxed = (x_lp, duals, relaxed_basis)
@@ -345,6 +353,11 @@ def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining,
 #: all columns (and no more than REDUCED_MAX of them)
 REDUCED_SHARE = 0.25
 REDUCED_MAX = 5000
+#: HiGHS's options for such a MIP (tens to hundreds of columns, solved in a node or a few): the
+#: feasibility jump and root reduced-cost heuristics and the root restart cost more than the search
+#: itself there (benchmarks/README.md, decision support)
+HELD_MIP_OPTIONS = {"mip_heuristic_run_feasibility_jump": False, "mip_heuristic_run_root_reduced_cost": False,
+                    "mip_allow_restart": False}
 
 
 @dataclass
@@ -387,14 +400,17 @@ def _held_mip(h, mat: _Matrix, lo: np.ndarray, up: np.ndarray, start, settings, 
 def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, time_limit: float) -> _Held | None:
     import highspy
 
-    from .solve import new_highs
+    from .solve import pass_columns
 
     held = np.ones(mat.n, dtype=bool)
     held[free] = False
-    he = held[mat.col]  # entries of held columns
-    activity = np.bincount(mat.row[he], weights=mat.val[he] * lo[mat.col[he]], minlength=mat.m)
+    at = lo.copy()
+    at[free] = 0.0
+    activity = mat.activity(at)  # of the held columns
+    counts = mat.start[free + 1] - mat.start[free]
+    fe = np.repeat(mat.start[free] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))  # their entries
     used = np.zeros(mat.m, dtype=bool)
-    used[mat.row[~he]] = True
+    used[mat.row[fe]] = True
     rest = ~used
     scale = 1e-9 * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(mat.row_lo), mat.row_lo, 0.0)),
                                               np.abs(np.where(np.isfinite(mat.row_up), mat.row_up, 0.0))))
@@ -403,28 +419,13 @@ def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, tim
     rows = np.flatnonzero(used)
     renumber = np.full(mat.m, -1, dtype=np.int64)
     renumber[rows] = np.arange(len(rows))
-    fe = ~he
-    counts = np.diff(mat.start)[free]
-    sub = highspy.HighsLp()
-    sub.num_col_, sub.num_row_ = len(free), len(rows)
-    sub.col_cost_ = mat.cost[free]
-    sub.col_lower_, sub.col_upper_ = lo[free], up[free]
-    sub.row_lower_ = mat.row_lo[rows] - activity[rows]
-    sub.row_upper_ = mat.row_up[rows] - activity[rows]
-    sub.offset_ = mat.offset + float(np.dot(mat.cost[held], lo[held]))
-    sub.sense_ = highspy.ObjSense.kMaximize if mat.maximize else highspy.ObjSense.kMinimize
-    sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    sub.a_matrix_.start_ = np.append(0, np.cumsum(counts)).astype(np.int32)
-    sub.a_matrix_.index_ = renumber[mat.row[fe]].astype(np.int32)
-    sub.a_matrix_.value_ = mat.val[fe]
-    kinds = highspy.HighsVarType
-    sub.integrality_ = [kinds.kInteger if i else kinds.kContinuous for i in mat.integer[free].tolist()]
-    r = new_highs()
-    for k in settings.highs_options():
-        if k != "threads":
-            r.setOptionValue(k, h.getOptionValue(k)[1])
+    r = _held_highs(h, settings)
     r.setOptionValue("time_limit", time_limit)
-    if r.passModel(sub) == highspy.HighsStatus.kError:
+    status = pass_columns(r, len(free), len(rows), np.append(0, np.cumsum(counts)), renumber[mat.row[fe]],
+                          mat.val[fe], mat.cost[free], mat.offset + float(np.dot(mat.cost[held], lo[held])),
+                          mat.maximize, lo[free], up[free], mat.row_lo[rows] - activity[rows],
+                          mat.row_up[rows] - activity[rows], mat.integer[free])
+    if status == highspy.HighsStatus.kError:
         return None
     run_mip(r, None if start is None else np.asarray(start, dtype=float)[free])
     info = r.getInfo()
@@ -433,6 +434,24 @@ def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, tim
     x = lo.copy()
     x[free] = np.asarray(r.getSolution().col_value, dtype=float)
     return _Held(r.getModelStatus(), True, info.objective_function_value, x, info.mip_dual_bound)
+
+
+_HELD = threading.local()
+
+
+def _held_highs(h, settings):
+    """This thread's highspy instance for held MIPs, with ``h``'s options for ``settings`` and
+    HELD_MIP_OPTIONS (made once a thread and a set of options: making one costs about 0.1 ms)."""
+    from .solve import new_highs
+
+    options = tuple((k, h.getOptionValue(k)[1]) for k in settings.highs_options() if k != "threads")
+    held = getattr(_HELD, "highs", None)
+    if held is None or held[0] != options:
+        r = new_highs()
+        for k, v in options + tuple(HELD_MIP_OPTIONS.items()):
+            r.setOptionValue(k, v)
+        _HELD.highs = held = (options, r)
+    return held[1]
 
 
 def _tolerance(objective: float, settings) -> float:

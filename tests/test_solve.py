@@ -14,7 +14,7 @@ import pytest
 
 from models.portfolio import build, set_objective
 from optimizer.data import BudgetYear, Fund, Pipeline, Project, Rule, SectorLimit
-from optimizer.solve import Solver, SolverSettings
+from optimizer.solve import Solver, SolverSettings, extract
 
 EXACT = SolverSettings(mip_gap=0.0, time_limit_s=30.0)
 SECTORS = ("Energy", "Chips", "Ports")
@@ -267,6 +267,7 @@ def test_the_heuristic_reads_the_model_as_handed_over_exactly_as_highs_holds_it(
     """_Compiled.matrix() gives the heuristic HiGHS's model from the arrays handed over (no read
     back): the same arrays as reading HiGHS, after fixes and unfixes, screens switched off and
     the objective swapped; and none once a row was added (the heuristic then reads HiGHS)."""
+    import numpy as np
     import pyomo.core as pyo
 
     from optimizer.heuristic import _Matrix
@@ -297,6 +298,73 @@ def test_the_heuristic_reads_the_model_as_handed_over_exactly_as_highs_holds_it(
     _same_matrix(c.matrix(), _Matrix(c.h))
     solver.solve(m)
     _same_matrix(c.matrix(), _Matrix(c.h))
+    # a parameter in a row's bound moved, a block of rows switched off and on: bounds only
+    before = c.matrix()
+    m.equity_capital = float(pyo.value(m.equity_capital)) * rng.uniform(0.3, 0.9)
+    m.Budget_Capital.deactivate()
+    assert solver._compiled(m) is c
+    _same_matrix(c.matrix(), _Matrix(c.h))
+    assert not np.array_equal(before.row_up, c.matrix().row_up)  # a matrix handed out keeps its bounds
+    got = solver.solve(m)
+    equity = float(pyo.value(m.equity_capital))
+    assert approx(got.objective if got.solved else None, fresh(data, lambda mm: (
+        setattr(mm, "equity_capital", equity), mm.Budget_Capital.deactivate())))
+    m.Budget_Capital.activate()
+    solver.solve(m)
+    _same_matrix(c.matrix(), _Matrix(c.h))
     m.Cut = pyo.Constraint(expr=m.Select[p] + m.Select[q] <= 1)
     solver.solve(m)
     assert c.matrix() is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_re_solves_on_copies_give_what_one_by_one_gives_and_leave_the_last_answer(seed):
+    """solve_each_fixed reads each answer from its own columns and loads only the last one found:
+    every Outcome (portfolio, debt, investors) is the one solve_with_fixed gives, and afterwards
+    the Pyomo model and values() hold what one re-solve after another would leave, also when the
+    last job has no answer."""
+    import dataclasses
+
+    import pyomo.core as pyo
+
+    from optimizer.data import Investor
+
+    rng = random.Random(500 + seed)
+    data = pipeline(rng, rng.randint(8, 11))
+    data = dataclasses.replace(  # less equity, debt on every project, an investor: capital to raise
+        data, projects=tuple(dataclasses.replace(p, leverage_eligible=True) for p in data.projects),
+        fund=dataclasses.replace(data.fund, equity_capital=round(data.fund.equity_capital * 0.5)),
+        investors=(Investor("Pension A", max_commitment=round(data.fund.equity_capital * 0.15)),))
+    ids = list(data.ids)
+    plan = [(p, rng.choice((0, 1))) for p in rng.sample(ids, 5)]
+    plan.append((plan[0][0], 1 - plan[0][1]))
+    jobs_of = (lambda mm: [(mm.Select[p], level, None) for p, level in plan])
+    m1, m2 = build(data), build(data)
+    one, copies = Solver(EXACT), Solver(EXACT)
+    one.solve(m1)
+    copies.solve(m2)
+    want = [one.solve_with_fixed(m1, var, level) for var, level, _ in jobs_of(m1)]
+    got = [o for _, o in copies.solve_each_fixed(m2, jobs_of(m2), workers=2)]
+    for w, g in zip(want, got):
+        assert g.status == w.status
+        if w.solved:
+            assert approx(g.objective, w.objective)
+            assert g.choices == w.choices and g.debt == w.debt and g.investors == w.investors
+    assert any(w.debt for w in want) and any(w.investors for w in want)  # read from columns, not loaded
+    values = (lambda mm: [pyo.value(v) for v in mm.columns.vars])
+    assert values(m2) == pytest.approx(values(m1), abs=1e-9)
+    assert copies.values() == pytest.approx(one.values(), abs=1e-9)
+
+    # the last job without an answer: the last answer found stays, as one by one
+    blocked = [p for p in ids if data.by_id[p].us_approval == "no"]
+    assert blocked
+    plan[:] = plan[1:4] + [(blocked[0], 1)]
+    m3, m4 = build(data), build(data)
+    last, seq = Solver(EXACT), Solver(EXACT)
+    last.solve(m3)
+    seq.solve(m4)
+    outs = [o for _, o in last.solve_each_fixed(m3, jobs_of(m3), workers=2)]
+    ones = [seq.solve_with_fixed(m4, var, level) for var, level, _ in jobs_of(m4)]
+    assert [o.status for o in outs] == [o.status for o in ones] and outs[-1].status == "infeasible"
+    assert last.values() == pytest.approx(seq.values(), abs=1e-9)
+    assert extract(m3) == [o for o in ones if o.solved][-1].choices
