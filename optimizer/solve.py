@@ -334,33 +334,46 @@ class _Compiled:
         if len(still):
             now = np.array([self.vars[j].value for j in still.tolist()], dtype=float)
             changed = np.union1d(changed, still[now != self.fixed_value[still]])
-        for j in changed.tolist():
-            self._set_col(j)
+        self._set_cols(changed)
 
     def _sync_folded(self) -> None:
         np = self.np
         lo, up = self._folded_bounds(len(self.vars))
         moved = np.flatnonzero((lo != self.fold_lo) | (up != self.fold_up))
         self.fold_lo, self.fold_up = lo, up
-        for j in moved.tolist():
-            self._set_col(j)
+        self._set_cols(moved)
 
-    def _set_col(self, j: int) -> None:
-        """Column j's bounds in HiGHS: its variable's (its value when fixed) within the folded rows'."""
+    def _col_bounds(self, j: int) -> tuple[float, float]:
+        """Column j's bounds: its variable's (its value when fixed) within the folded rows'; the
+        mirrors (col_lo, col_up, fixed) set to them."""
         v = self.vars[j]
         if v._fixed:
             x = float(v.value)
             lo, up = self.fixed_bounds(j, x)
-            self.h.changeColBounds(j, lo, up)
-            self.col_lo[j], self.col_up[j] = lo, up
             self.fixed[j], self.fixed_value[j] = True, x
         else:
             lo, up = v.lb, v.ub
             lo = max(-self.inf if lo is None else lo, float(self.fold_lo[j]))
             up = min(self.inf if up is None else up, float(self.fold_up[j]))
-            self.h.changeColBounds(j, lo, up)
-            self.col_lo[j], self.col_up[j] = lo, up
             self.fixed[j] = False
+        self.col_lo[j], self.col_up[j] = lo, up
+        return lo, up
+
+    def _set_col(self, j: int) -> None:
+        """Column j's bounds in HiGHS (see _col_bounds)."""
+        self.h.changeColBounds(j, *self._col_bounds(j))
+
+    def _set_cols(self, js) -> None:
+        """Columns js's bounds in HiGHS, in one call (a rule switched off moves thousands)."""
+        np = self.np
+        js = np.asarray(js, dtype=np.int64)
+        if len(js) <= 1:
+            for j in js.tolist():
+                self._set_col(j)
+            return
+        for j in js.tolist():
+            self._col_bounds(j)
+        self.h.changeColsBounds(len(js), js.astype(np.int32), self.col_lo[js], self.col_up[js])
 
     def fixed_bounds(self, j: int, value: float) -> tuple[float, float]:
         """Column j's bounds when fixed to ``value``: within the folded rows' (lower > upper:
