@@ -160,14 +160,17 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
 
 def run_workbook(path: str | Path, output: str | Path | None = None, *, settings: SolverSettings | None = None,
                  overrides: dict | None = None, verify: bool = False, write: bool = True,
-                 progress=None, separate_process: bool = False) -> RunResult:
+                 progress=None, separate_process: bool = False, _quick: bool | None = None) -> RunResult:
     """Run one workbook; ``overrides`` (e.g. from the command line) win over the Fund sheet.
 
     ``separate_process``: the carried input sheets of the output are written by a child process
     while the model is solved (:class:`~optimizer.workbook.writer.ReportDraft`), and the workbook
-    is opened without openpyxl while a child process checks it with openpyxl (``read_raw``'s
-    ``quick``); for a process that runs one workbook and ends, as the command line does."""
-    from .workbook.validate import read_pipeline
+    is opened without openpyxl while a child process checks it with openpyxl
+    (``read_pipeline_deferred``); for a process that runs one workbook and ends, as the command
+    line does. The run goes on while the check runs, and waits for it before it writes or tells
+    anything: when openpyxl reads other data (it has never been seen to), the run starts again
+    from openpyxl's reading; when openpyxl cannot open the workbook, it is refused."""
+    from .workbook.validate import read_pipeline, read_pipeline_deferred
     from .workbook.writer import ReportDraft
 
     path = Path(path)
@@ -178,21 +181,50 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
         raise InputError([Problem("command line", None, "-o", str(out),
                                   "the output would overwrite the input workbook; choose another name")])
     timings = Timings(listener=progress)
+    quick = separate_process if _quick is None else _quick
     with timings.phase("read"):
-        data = read_pipeline(path, quick=separate_process)
-    settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
-    # the output workbook is begun as the model's solving begins (ReportDraft: its carried input sheets)
-    draft = ReportDraft(data, out, separate_process=separate_process) if write else None
+        data, pending = read_pipeline_deferred(path) if quick else (read_pipeline(path), None)
+    given = settings
+
+    def checked() -> bool:
+        """The quick read's check answered (once): False when openpyxl reads other data."""
+        nonlocal pending
+        if pending is None:
+            return True
+        asked, pending = pending, None
+        return asked.same()
+
+    def again() -> RunResult:
+        """The run from the start, on openpyxl's reading (what was begun is dropped)."""
+        nonlocal draft
+        if draft is not None:
+            draft.abandon()
+            draft = None
+        return run_workbook(path, output, settings=given, overrides=overrides, verify=verify, write=write,
+                            progress=progress, separate_process=separate_process, _quick=False)
+
+    draft = None
     try:
         try:
+            settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
+            # the output workbook is begun as the model's solving begins (ReportDraft: its carried input sheets)
+            draft = ReportDraft(data, out, separate_process=separate_process) if write else None
             outcome, report = solve_pipeline(data, settings, timings, progress, defer=write,
                                              solving=None if draft is None else draft.start)
         except InfeasibleError as exc:
+            if not checked():
+                return again()
             if draft is not None:
                 draft.abandon()
                 draft = None
                 _write_diagnosis(data, exc, out, timings)
             raise
+        except Exception:  # told only once the workbook's reading is confirmed
+            if not checked():
+                return again()
+            raise
+        if not checked():
+            return again()
         from .workbook.validate import scale_warnings
 
         warnings = scale_warnings(data)
@@ -210,6 +242,8 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
     finally:
         if draft is not None:  # the run ended without a portfolio to write
             draft.abandon()
+        if pending is not None:  # stopped (e.g. interrupted) before the check was asked
+            pending.abandon()
     report.complete()
     return result
 

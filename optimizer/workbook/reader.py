@@ -576,21 +576,68 @@ def _read_raw(path: Path, quick: bool = False) -> RawWorkbook:
     with warnings.catch_warnings():
         # openpyxl warns about workbook features it does not keep (data validation, slicers…)
         warnings.simplefilter("ignore")
-        try:
-            wb = _open_workbook(path, scan)
-        except Exception as exc:  # openpyxl raises many kinds on damaged files
-            raise _unopenable(path, _what_failed(exc)) from None
-        fast = _Calamine(path, wb, scan)
-        try:
-            return _read_sheets(path, wb, scan, digest, fast)
-        finally:
-            fast.close()
-            wb.close()
+        return _read_opened(path, scan, digest)
 
 
-def _read_quick(path: Path, scan: _Scan, digest: str) -> RawWorkbook | None:
+def _read_opened(path: Path, scan: _Scan, digest: str) -> RawWorkbook:
+    """The workbook opened by openpyxl here, its sheets read (with calamine where it reads them
+    exactly)."""
+    try:
+        wb = _open_workbook(path, scan)
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
+        raise _unopenable(path, _what_failed(exc)) from None
+    fast = _Calamine(path, wb, scan)
+    try:
+        return _read_sheets(path, wb, scan, digest, fast)
+    finally:
+        fast.close()
+        wb.close()
+
+
+def read_raw_deferred(path: str | os.PathLike) -> tuple[RawWorkbook, "Pending | None"]:
+    """The workbook as ``read_raw(path, quick=True)`` reads it, without waiting for the child's
+    check: (raw, pending), where ``pending`` (None when nothing is left to check) must be asked
+    before anything read is trusted for good (see :class:`Pending`)."""
+    import warnings
+
+    with collector_paused():
+        path = Path(path)
+        scan = _check_container(path)
+        digest = sha256_of(path)
+        got = _read_quick(path, scan, digest, defer=True)
+        if isinstance(got, tuple):
+            return got
+        if got is not None:
+            return got, None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as _read_raw
+            return _read_opened(path, scan, digest), None
+
+
+class Pending:
+    """The check of a quick read still running in its child (see :func:`read_raw_deferred`)."""
+
+    def __init__(self, path: Path, check, view: tuple):
+        self.path, self.check, self.view = path, check, view
+
+    def same(self) -> bool:
+        """Wait for the child: True when openpyxl opens the workbook as the quick read did;
+        False when it must be read with openpyxl after all (the child saw other worksheets or
+        date styles, or gave no answer); raise the refusal when openpyxl cannot open it."""
+        verdict = self.check.verdict()
+        if verdict is not None and verdict[0] == "refused":
+            raise _unopenable(self.path, verdict[1])
+        return verdict is not None and verdict == self.view
+
+    def abandon(self) -> None:
+        """No answer wanted any more: the child is stopped and reaped."""
+        self.check.abandon()
+
+
+def _read_quick(path: Path, scan: _Scan, digest: str, defer: bool = False):
     """The workbook read as :func:`_read_raw` reads it, opened by opener.QuickBook while the child
-    checks it with openpyxl; None when openpyxl must open it here (see opener's docstring)."""
+    checks it with openpyxl; None when openpyxl must open it here (see opener's docstring).
+    ``defer``: a read without problems is given at once as (raw, :class:`Pending`)."""
     from .opener import NeedOpenpyxl, QuickBook, start_check
 
     check = start_check(path, scan)
@@ -613,7 +660,10 @@ def _read_quick(path: Path, scan: _Scan, digest: str) -> RawWorkbook | None:
         check.abandon()
         return None
     finally:
+        view = book.view() if raw is not None and failure is None and defer else None
         book.close()
+    if view is not None and not raw.problems:
+        return raw, Pending(path, check, view)
     verdict = check.verdict()
     if verdict is None:
         return None

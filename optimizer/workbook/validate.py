@@ -31,6 +31,46 @@ def read_pipeline(path, *, planning_start_default: int | None = None, quick: boo
     return pipeline
 
 
+def read_pipeline_deferred(path) -> tuple[Pipeline, "PendingCheck | None"]:
+    """Read and validate as ``read_pipeline(path, quick=True)`` does, without waiting for the
+    child's check of the quick read (reader.read_raw_deferred): (pipeline, pending), where
+    ``pending`` (None when nothing is left to check) must be asked before the pipeline's results
+    are given (:meth:`PendingCheck.same`). A workbook with problems is refused only once the
+    check has answered, as ``read_pipeline`` refuses it."""
+    from .reader import read_raw_deferred
+
+    with collector_paused():
+        raw, pending = read_raw_deferred(path)
+        pipeline, problems = build_pipeline(raw)
+    if pending is not None and problems:
+        if not pending.same():  # openpyxl reads it otherwise: its problems, or its pipeline
+            return read_pipeline(path), None
+        pending = None
+    if problems:
+        raise InputError(problems)
+    return pipeline, None if pending is None else PendingCheck(path, pipeline, pending)
+
+
+class PendingCheck:
+    """The check of a pipeline read quickly (:func:`read_pipeline_deferred`), still running."""
+
+    def __init__(self, path, pipeline: Pipeline, pending):
+        self.path, self.pipeline, self.pending = path, pipeline, pending
+
+    def same(self) -> bool:
+        """Wait for the check: True when openpyxl reads the same pipeline, False when it reads
+        another (``read_pipeline(path)`` then gives it); raises the refusal (InputError) when
+        openpyxl cannot open the workbook."""
+        if self.pending.same():
+            return True
+        with collector_paused():  # openpyxl reads it here, as read_pipeline would have
+            again, problems = build_pipeline(read_raw(self.path))
+        return not problems and again == self.pipeline
+
+    def abandon(self) -> None:
+        self.pending.abandon()
+
+
 def validate_path(path, warnings: list[Problem] | None = None) -> list[Problem]:
     """Every problem of the workbook; numerics warnings of a valid one are added to ``warnings``."""
     with collector_paused():

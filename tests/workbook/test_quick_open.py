@@ -188,3 +188,108 @@ def test_a_sheet_only_openpyxl_reads_sends_the_workbook_to_openpyxl(tmp_path, mo
     monkeypatch.setattr(opener.QuickSheet, "iter_rows", lambda self, **k: asked.append(self.title) or real(self, **k))
     assert assert_same(path)[0] == "read"
     assert asked == ["Notes"]  # the quick book was asked for openpyxl's rows, and gave way
+
+
+# ------------------------------------------------------------------ the check asked only at the end
+def deferred(path: Path) -> tuple:
+    """read_pipeline_deferred, its check asked at once: as ``outcome`` reports it."""
+    from optimizer.workbook.validate import read_pipeline, read_pipeline_deferred
+
+    try:
+        pipeline, pending = read_pipeline_deferred(path)
+        stands = True if pending is None else pending.same()
+    except InputError as exc:
+        return ("refused", repr(exc.problems))
+    return ("read", pipeline if stands else read_pipeline(path))
+
+
+def eager(path: Path) -> tuple:
+    from optimizer.workbook.validate import read_pipeline
+
+    try:
+        return ("read", read_pipeline(path))
+    except InputError as exc:
+        return ("refused", repr(exc.problems))
+
+
+@pytest.mark.parametrize("seed", range(1, 60, 4))
+def test_a_deferred_check_gives_the_pipeline_or_the_refusal_openpyxl_gives(tmp_path, seed):
+    path = tmp_path / "pipeline.xlsx"
+    fuzz.case(seed, path)
+    assert deferred(path) == eager(path)
+    assert no_children_left()
+
+
+@pytest.mark.parametrize("how", ["dies", "hangs", "other view"])
+def test_a_deferred_check_without_a_true_answer_reads_with_openpyxl_and_compares(tmp_path, monkeypatch, how):
+    from optimizer.workbook.validate import read_pipeline, read_pipeline_deferred
+
+    path = plain_pipeline(tmp_path / "plain.xlsx")
+    want = read_pipeline(path)
+    if how == "dies":
+        monkeypatch.setattr(opener, "_openpyxl_view", lambda p, s: os._exit(9))
+    elif how == "hangs":
+        monkeypatch.setattr(opener, "PATIENCE_S", 0.5)
+        monkeypatch.setattr(opener, "_openpyxl_view", lambda p, s: time.sleep(60))
+    else:
+        monkeypatch.setattr(opener.QuickBook, "view", lambda self: ("ok", [("Elsewhere", "xl/x.xml")], []))
+    pipeline, pending = read_pipeline_deferred(path)
+    assert pipeline == want and pending is not None
+    reads = []
+    real = reader.read_raw
+    monkeypatch.setattr(reader, "read_raw", lambda *a, **k: reads.append(a) or real(*a, **k))
+    import optimizer.workbook.validate as validate
+
+    monkeypatch.setattr(validate, "read_raw", reader.read_raw)
+    assert pending.same()  # openpyxl's reading is the same pipeline
+    assert len(reads) == 1
+    assert no_children_left()
+
+
+@pytest.mark.parametrize("part, damage", [
+    ("docProps/core.xml", lambda data: b"<cp:coreProperties xmlns:cp='x'><broken"),
+    ("xl/styles.xml", lambda data: data.replace(b'patternType="none"', b'patternType="bogus"', 1)),
+])
+def test_a_run_on_a_workbook_openpyxl_refuses_is_refused_and_writes_nothing(tmp_path, part, damage):
+    """The quick read finds nothing wrong and the run solves on; the child's refusal arrives
+    before anything is written: the run is refused in openpyxl's words, no output, exit 2."""
+    import subprocess
+
+    from optimizer.runner import run_workbook
+
+    src = plain_pipeline(tmp_path / "src.xlsx")
+    bad = hostile.rezip(src, tmp_path / "bad.xlsx", {part: damage(hostile.members(src)[part])})
+    out = tmp_path / "out.xlsx"
+    with pytest.raises(InputError) as refused:
+        run_workbook(bad, out, separate_process=True)
+    assert "could not be opened as an Excel workbook" in repr(refused.value.problems)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xlsx", "src.xlsx"]
+    assert no_children_left()
+    done = subprocess.run([sys.executable, "-m", "optimizer", "run", str(bad), "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "could not be opened as an Excel workbook" in done.stderr + done.stdout
+    assert not out.exists()
+
+
+def test_a_run_whose_check_reads_other_data_starts_again_from_openpyxls_reading(tmp_path, monkeypatch):
+    """Should openpyxl ever read other data than the quick read (it has not been seen to), the
+    run is done again from openpyxl's reading: the same result as a run that never read quickly."""
+    import openpyxl
+
+    import optimizer.workbook.validate as validate
+    from optimizer.runner import run_workbook
+
+    path = plain_pipeline(tmp_path / "plain.xlsx", n=40)
+    plain = run_workbook(path, tmp_path / "plain-out.xlsx", separate_process=False)
+    reads = []
+    real = validate.read_pipeline
+    monkeypatch.setattr(validate, "read_pipeline", lambda *a, **k: reads.append(a) or real(*a, **k))
+    asked = validate.PendingCheck.same
+    monkeypatch.setattr(validate.PendingCheck, "same", lambda self: asked(self) and False)  # the child is heard
+    again = run_workbook(path, tmp_path / "out.xlsx", separate_process=True)
+    assert reads == [(path,)]  # the second run read with openpyxl
+    assert again.outcome.objective == plain.outcome.objective and again.outcome.choices == plain.outcome.choices
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx", "plain-out.xlsx", "plain.xlsx"]
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True).sheetnames == \
+        openpyxl.load_workbook(tmp_path / "plain-out.xlsx", read_only=True).sheetnames
+    assert no_children_left()
