@@ -440,3 +440,34 @@ def test_row_writer_stores_what_cell_by_cell_stores(tmp_path):
     ws = wb["First"]
     assert [ws.cell(1, j).value for j in range(1, 6)] == ["text", "=1+1", "+cmd", "-x", "@SUM(A1)"]
     assert ws.cell(1, 2).data_type == "s"
+
+
+def test_shared_strings_are_byte_for_byte_xlsxwriter_s(tmp_path):
+    """The plain texts go to sharedStrings.xml in one write; every text XlsxWriter changes or
+    marks (markup, control characters, escape-like runs, edge whitespace, rich strings) goes
+    its own way: the part is the same bytes as stock XlsxWriter writes, in the same order."""
+    from optimizer.workbook.writer import WORKBOOK_OPTIONS, _shared_strings_class, _workbook_class
+
+    assert _shared_strings_class() is not None, "the installed XlsxWriter lacks what the fast strings rely on"
+    texts = ["plain", "REN-0042", "Hokkaido offshore wind farm (phase 2)", "a & b", "x < y", "y > x", 'say "hi"',
+             "ctrl\x01", "tab\there", "line\nbreak", "ends with newline\n", " leading", "trailing ", "\u00a0nbsp",
+             "nbsp\u00a0", "_x0041_ looks escaped", "_x00G1_ does not", "non-char \ufffe", "\uffff", "ünïcödé ✓",
+             "x" * 5000, "=SUM(A1)", "", "  ", "\x1f", "mid _ underscore", "plain again", "plain"]
+    paths = []
+    for cls in (xlsxwriter.Workbook, _workbook_class()):
+        path = tmp_path / f"{cls.__module__.split('.')[0]}-{len(paths)}.xlsx"
+        wb = cls(str(path), WORKBOOK_OPTIONS)
+        ws = wb.add_worksheet("Texts")
+        bold = wb.add_format({"bold": True})
+        for i, t in enumerate(texts):
+            if t:
+                ws.write_string(i, 0, t)
+        ws.write_rich_string(len(texts), 0, "rich ", bold, "bold", " text")
+        ws.write_string(len(texts) + 1, 0, "after the rich one")
+        wb.close()
+        paths.append(path)
+    stock, ours = _parts(paths[0]), _parts(paths[1])
+    assert sorted(stock) == sorted(ours)
+    for name in stock:
+        assert ours[name] == stock[name], name
+    assert stock["xl/sharedStrings.xml"].count(b"<si>") == len(set(t for t in texts if t)) + 2
