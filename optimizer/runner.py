@@ -183,7 +183,7 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
     timings = Timings(listener=progress)
     quick = separate_process if _quick is None else _quick
     with timings.phase("read"):
-        data, pending = read_pipeline_deferred(path) if quick else (read_pipeline(path), None)
+        data, pending = read_pipeline_deferred(path, _import_model) if quick else (read_pipeline(path), None)
     given = settings
 
     def checked() -> bool:
@@ -246,6 +246,13 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
             pending.abandon()
     report.complete()
     return result
+
+
+def _import_model() -> None:
+    """What the run imports next (Pyomo, about 0.25 s), imported while calamine parses a sheet
+    without Python's lock: in this thread, so that no import lock is held when the run forks."""
+    import models.portfolio  # noqa: F401
+    import optimizer.analysis.agreement  # noqa: F401
 
 
 def _write_diagnosis(data: Pipeline, exc: InfeasibleError, out: Path, timings: Timings) -> None:

@@ -594,17 +594,19 @@ def _read_opened(path: Path, scan: _Scan, digest: str) -> RawWorkbook:
         wb.close()
 
 
-def read_raw_deferred(path: str | os.PathLike) -> tuple[RawWorkbook, "Pending | None"]:
+def read_raw_deferred(path: str | os.PathLike, meanwhile=None) -> tuple[RawWorkbook, "Pending | None"]:
     """The workbook as ``read_raw(path, quick=True)`` reads it, without waiting for the child's
     check: (raw, pending), where ``pending`` (None when nothing is left to check) must be asked
-    before anything read is trusted for good (see :class:`Pending`)."""
+    before anything read is trusted for good (see :class:`Pending`). ``meanwhile``: a callable
+    run once, the first time the reading waits for calamine's parse of a sheet (which lets go of
+    Python's lock): work the caller would do next anyway, such as its imports."""
     import warnings
 
     with collector_paused():
         path = Path(path)
         scan = _check_container(path)
         digest = sha256_of(path)
-        got = _read_quick(path, scan, digest, defer=True)
+        got = _read_quick(path, scan, digest, defer=True, meanwhile=meanwhile)
         if isinstance(got, tuple):
             return got
         if got is not None:
@@ -634,7 +636,7 @@ class Pending:
         self.check.abandon()
 
 
-def _read_quick(path: Path, scan: _Scan, digest: str, defer: bool = False):
+def _read_quick(path: Path, scan: _Scan, digest: str, defer: bool = False, meanwhile=None):
     """The workbook read as :func:`_read_raw` reads it, opened by opener.QuickBook while the child
     checks it with openpyxl; None when openpyxl must open it here (see opener's docstring).
     ``defer``: a read without problems is given at once as (raw, :class:`Pending`)."""
@@ -650,6 +652,7 @@ def _read_quick(path: Path, scan: _Scan, digest: str, defer: bool = False):
     raw, failure = None, None
     try:
         fast = _Calamine(path, book, scan)
+        fast.meanwhile = meanwhile
         try:
             raw = _read_sheets(path, book, scan, digest, fast)
         finally:
@@ -814,6 +817,7 @@ class _Calamine:
         self.grids: dict[str, list | None] = {}
         self.ready: dict = {}  # title -> threading.Event, set once its grid is parsed (or not)
         self.thread = None
+        self.meanwhile = None  # run once, the first time a sheet's grid is waited for
 
     def start(self, worksheets) -> None:
         """Parse, in a second thread, every sheet of ``worksheets`` whose layout is safe.
@@ -881,6 +885,12 @@ class _Calamine:
         ready = self.ready.get(ws.title)
         if ready is None:
             return None
+        if self.meanwhile is not None and not ready.is_set():
+            work, self.meanwhile = self.meanwhile, None
+            try:
+                work()
+            except Exception:  # noqa: BLE001 — the caller's, not the reading's: it meets it again later
+                pass
         ready.wait()
         grid = self.grids.pop(ws.title, None)
         layout = self.scan.layouts[_read_parts(ws)[0]]

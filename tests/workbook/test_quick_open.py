@@ -293,3 +293,31 @@ def test_a_run_whose_check_reads_other_data_starts_again_from_openpyxls_reading(
     assert openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True).sheetnames == \
         openpyxl.load_workbook(tmp_path / "plain-out.xlsx", read_only=True).sheetnames
     assert no_children_left()
+
+
+@pytest.mark.parametrize("work", ["imports", "fails"])
+def test_work_given_for_meanwhile_runs_once_while_calamine_parses_and_changes_nothing(tmp_path, monkeypatch, work):
+    """read_raw_deferred's ``meanwhile`` runs once, in the reading thread, while the reading
+    waits for calamine's parse; what it does, or raises, changes nothing in what is read."""
+    import threading
+
+    from optimizer.workbook.validate import build_pipeline as build
+
+    path = plain_pipeline(tmp_path / "plain.xlsx", n=200)
+    want = outcome(path, False)
+    real = reader._Calamine._parse
+    monkeypatch.setattr(reader._Calamine, "_parse", lambda self, titles: time.sleep(0.3) or real(self, titles))
+    calls = []
+
+    def meanwhile():
+        calls.append(threading.current_thread() is threading.main_thread())
+        if work == "fails":
+            raise RuntimeError("the caller's own failure")
+        import models.portfolio  # noqa: F401
+
+    raw, pending = reader.read_raw_deferred(path, meanwhile)
+    assert pending is not None and pending.same()
+    pipeline, problems = build(raw)
+    assert calls == [True]
+    assert ("read", pipeline) == (want[0], want[-1]) and repr(problems) == want[-2]
+    assert no_children_left()
