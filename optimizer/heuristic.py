@@ -183,6 +183,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
 
     best: tuple[float, np.ndarray] | None = None
     z_lp = None
+    bounds = None
     cols32 = ints.astype(np.int32)
     h.changeColsIntegrality(len(ints), cols32, np.zeros(len(ints), dtype=np.uint8))
     relaxing = True
@@ -206,10 +207,11 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
             on_relaxed(relaxed_basis)
         # the guesses first (a re-solve's guess is the run's portfolio changed by one project), the
         # LP's rounding after them
+        bounds = _Bounds(h, mat)
         for z in [_from_guess(structure, mat, g) for g in guesses] + [_rounded(structure, mat, x_lp)]:
             if late():
                 break
-            found = _complete(h, structure, mat, z, duals, run_lp, sign)
+            found = _complete(h, structure, mat, z, duals, run_lp, sign, bounds)
             if found is not None and (best is None or sign * found[0] > sign * best[0]):
                 best = found
             if best is not None and _within_gap(sign * (z_lp - best[0]), best[0], settings):
@@ -218,6 +220,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         certain = False
         whole = len(structure.select) <= core_size(len(structure.select))  # the core would be the MIP itself
         if not late() and (best is None or not _within_gap(sign * (bound - best[0]), best[0], settings)):
+            bounds.known = False  # a held MIP on h sets them all
             h.changeColsIntegrality(len(ints), cols32, np.ones(len(ints), dtype=np.uint8))
             relaxing = False
             # a small core first (a re-solve's guess is often one swap away); then, with a
@@ -245,7 +248,10 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
                 if best is not None and _within_gap(sign * (bound - best[0]), best[0], settings):
                     break
     finally:
-        h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
+        if bounds is not None and bounds.known:
+            bounds.set(mat.col_lo, mat.col_up)
+        else:
+            h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
         if relaxing:
             h.changeColsIntegrality(len(ints), cols32, np.ones(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", float(settings.time_limit_s))
@@ -531,17 +537,18 @@ def _set_projects(s: Structure, mat: _Matrix, z: np.ndarray, keep: np.ndarray, x
     return z
 
 
-def _complete(h, s: Structure, mat: _Matrix, z: np.ndarray, duals, run_lp, sign: float):
+def _complete(h, s: Structure, mat: _Matrix, z: np.ndarray, duals, run_lp, sign: float,
+              bounds: _Bounds | None = None):
     """Re-optimize the continuous part for integer columns z, fill with projects left out, and
     re-optimize again; (objective, column values) or None when z admits no solution."""
     ints = np.flatnonzero(mat.integer)
-    first = _fixed_lp(h, mat, ints, z, run_lp)
+    first = _fixed_lp(h, mat, ints, z, run_lp, bounds)
     if first is None:
         return None
     x = first[1].copy()
     z = z.copy()
     if _fill(s, mat, x, z, duals, sign):
-        again = _fixed_lp(h, mat, ints, z, run_lp)
+        again = _fixed_lp(h, mat, ints, z, run_lp, bounds)
         if again is not None and sign * again[0] >= sign * first[0]:
             return again
     return first
@@ -561,7 +568,9 @@ def _fill(s: Structure, mat: _Matrix, x: np.ndarray, z: np.ndarray, duals, sign:
     r = mat.activity(x)
     lo = mat.row_lo - 1e-9 * (1.0 + np.abs(np.where(np.isfinite(mat.row_lo), mat.row_lo, 0.0)))
     up = mat.row_up + 1e-9 * (1.0 + np.abs(np.where(np.isfinite(mat.row_up), mat.row_up, 0.0)))
-    ks = np.flatnonzero(np.isin(s.proj, out))
+    left_out = np.zeros(len(s.select), dtype=bool)
+    left_out[out] = True
+    ks = np.flatnonzero(left_out[s.proj])
     sel = s.select[s.proj[ks]]
     single = s.start_col[ks] == sel
     has_stake = s.stake_col[ks] >= 0
@@ -654,18 +663,50 @@ def _touch(s: Structure, mat: _Matrix, ks: np.ndarray):
     val = mat.val[entry]
     stake_part = np.repeat(kind, counts) == 1
     key = cand * mat.m + rows
-    uniq, inverse = np.unique(key, return_inverse=True)
-    base = np.bincount(inverse, weights=np.where(stake_part, 0.0, val), minlength=len(uniq))
-    per_stake = np.bincount(inverse, weights=np.where(stake_part, val, 0.0), minlength=len(uniq))
+    size = len(ks) * mat.m
+    if size <= DENSE_TOUCH:  # binned over every (start, row) pair: no sort
+        uniq = np.flatnonzero(np.bincount(key, minlength=size))
+        base = np.bincount(key, weights=np.where(stake_part, 0.0, val), minlength=size)[uniq]
+        per_stake = np.bincount(key, weights=np.where(stake_part, val, 0.0), minlength=size)[uniq]
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
+        base = np.bincount(inverse, weights=np.where(stake_part, 0.0, val), minlength=len(uniq))
+        per_stake = np.bincount(inverse, weights=np.where(stake_part, val, 0.0), minlength=len(uniq))
     return uniq % mat.m, uniq // mat.m, base, per_stake
 
 
-def _fixed_lp(h, mat: _Matrix, ints, z, run_lp):
+#: _touch bins (start, row) pairs in one array up to this many of them, else sorts the pairs met
+DENSE_TOUCH = 1 << 20
+
+
+class _Bounds:
+    """The column bounds ``h`` holds, so that only the columns that move are sent (HiGHS takes
+    about 0.14 ms for a thousand columns, holding Python's lock); ``known`` False after someone
+    else set them."""
+
+    def __init__(self, h, mat: _Matrix):
+        self.h, self.lo, self.up, self.known = h, mat.col_lo.copy(), mat.col_up.copy(), True
+
+    def set(self, lo: np.ndarray, up: np.ndarray) -> None:
+        if not self.known:
+            self.h.changeColsBounds(len(lo), np.arange(len(lo), dtype=np.int32), lo, up)
+            self.lo, self.up, self.known = lo.copy(), up.copy(), True
+            return
+        moved = np.flatnonzero((lo != self.lo) | (up != self.up))
+        if len(moved):
+            self.h.changeColsBounds(len(moved), moved.astype(np.int32), lo[moved], up[moved])
+            self.lo[moved], self.up[moved] = lo[moved], up[moved]
+
+
+def _fixed_lp(h, mat: _Matrix, ints, z, run_lp, bounds: _Bounds | None = None):
     lo = mat.col_lo.copy()
     up = mat.col_up.copy()
     lo[ints] = z[ints]
     up[ints] = z[ints]
-    h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+    if bounds is None:
+        h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+    else:
+        bounds.set(lo, up)
     h.setOptionValue("presolve", "off")  # from the relaxation's basis: a few dual simplex steps
     try:
         ok, value, x = run_lp()

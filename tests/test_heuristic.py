@@ -204,3 +204,34 @@ def test_a_held_mip_solved_on_its_free_columns_answers_as_the_whole_model(seed, 
             assert float(np.dot(mat.cost, got.x) + mat.offset) == pytest.approx(got.objective, rel=1e-9, abs=1e-7)
         if trial == 0:
             assert got.feasible and got.objective == pytest.approx(best.objective, rel=1e-9, abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_rows_a_start_touches_are_the_same_binned_or_sorted(seed, monkeypatch):
+    """_touch bins (start, row) pairs in one array when they fit (DENSE_TOUCH), else sorts the
+    pairs met: the same rows, starts and changes, bit for bit, on pipelines with start windows
+    and stakes."""
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_solve import pipeline
+
+    data = pipeline(random.Random(900 + seed), 12)
+    solver = Solver(SolverSettings(mip_gap=0.0))
+    solver.solve(build(data))
+    c = solver._c
+    s, mat = c.structure(), c.matrix()
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        ks = np.sort(rng.choice(len(s.proj), size=int(rng.integers(1, len(s.proj) + 1)), replace=False))
+        with monkeypatch.context() as mp:
+            mp.setattr(heuristic, "DENSE_TOUCH", 0)
+            sorted_ = heuristic._touch(s, mat, ks)
+        with monkeypatch.context() as mp:
+            mp.setattr(heuristic, "DENSE_TOUCH", 1 << 30)
+            binned = heuristic._touch(s, mat, ks)
+        for a, b in zip(sorted_, binned):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        assert len(sorted_[0]) > 0
