@@ -205,12 +205,18 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         relaxed_basis = h.getBasis()
         if on_relaxed is not None:
             on_relaxed(relaxed_basis)
-        # the guesses first (a re-solve's guess is the run's portfolio changed by one project), the
-        # LP's rounding after them
+        # the guesses first (a re-solve's guess is the run's portfolio changed by one project); the
+        # LP's rounding when none of them gives a portfolio (else the core, built around the
+        # LP's solution, does better than its rounding for the same two LPs' time)
         bounds = _Bounds(h, mat)
-        for z in [_from_guess(structure, mat, g) for g in guesses] + [_rounded(structure, mat, x_lp)]:
+        tries = [_from_guess(structure, mat, g) for g in guesses] + [None]
+        for z in tries:
             if late():
                 break
+            if z is None:
+                if best is not None:
+                    break
+                z = _rounded(structure, mat, x_lp)
             found = _complete(h, structure, mat, z, duals, run_lp, sign, bounds)
             if found is not None and (best is None or sign * found[0] > sign * best[0]):
                 best = found
