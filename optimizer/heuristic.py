@@ -183,7 +183,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
 
     best: tuple[float, np.ndarray] | None = None
     z_lp = None
-    bounds = None
+    bounds = _Bounds(h, mat)
     cols32 = ints.astype(np.int32)
     h.changeColsIntegrality(len(ints), cols32, np.zeros(len(ints), dtype=np.uint8))
     relaxing = True
@@ -208,15 +208,14 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         # the guesses first (a re-solve's guess is the run's portfolio changed by one project); the
         # LP's rounding when none of them gives a portfolio (else the core, built around the
         # LP's solution, does better than its rounding for the same two LPs' time)
-        bounds = _Bounds(h, mat)
-        tries = [_from_guess(structure, mat, g) for g in guesses] + [None]
-        for z in tries:
+        def tries():
+            yield from (_from_guess(structure, mat, g) for g in guesses)
+            if best is None:
+                yield _rounded(structure, mat, x_lp)
+
+        for z in tries():
             if late():
                 break
-            if z is None:
-                if best is not None:
-                    break
-                z = _rounded(structure, mat, x_lp)
             found = _complete(h, structure, mat, z, duals, run_lp, sign, bounds)
             if found is not None and (best is None or sign * found[0] > sign * best[0]):
                 best = found
@@ -254,10 +253,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
                 if best is not None and _within_gap(sign * (bound - best[0]), best[0], settings):
                     break
     finally:
-        if bounds is not None and bounds.known:
-            bounds.set(mat.col_lo, mat.col_up)
-        else:
-            h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
+        bounds.set(mat.col_lo, mat.col_up)
         if relaxing:
             h.changeColsIntegrality(len(ints), cols32, np.ones(len(ints), dtype=np.uint8))
         h.setOptionValue("time_limit", float(settings.time_limit_s))
@@ -543,8 +539,7 @@ def _set_projects(s: Structure, mat: _Matrix, z: np.ndarray, keep: np.ndarray, x
     return z
 
 
-def _complete(h, s: Structure, mat: _Matrix, z: np.ndarray, duals, run_lp, sign: float,
-              bounds: _Bounds | None = None):
+def _complete(h, s: Structure, mat: _Matrix, z: np.ndarray, duals, run_lp, sign: float, bounds: _Bounds):
     """Re-optimize the continuous part for integer columns z, fill with projects left out, and
     re-optimize again; (objective, column values) or None when z admits no solution."""
     ints = np.flatnonzero(mat.integer)
@@ -704,15 +699,12 @@ class _Bounds:
             self.lo[moved], self.up[moved] = lo[moved], up[moved]
 
 
-def _fixed_lp(h, mat: _Matrix, ints, z, run_lp, bounds: _Bounds | None = None):
+def _fixed_lp(h, mat: _Matrix, ints, z, run_lp, bounds: _Bounds):
     lo = mat.col_lo.copy()
     up = mat.col_up.copy()
     lo[ints] = z[ints]
     up[ints] = z[ints]
-    if bounds is None:
-        h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
-    else:
-        bounds.set(lo, up)
+    bounds.set(lo, up)
     h.setOptionValue("presolve", "off")  # from the relaxation's basis: a few dual simplex steps
     try:
         ok, value, x = run_lp()
