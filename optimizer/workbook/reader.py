@@ -561,22 +561,32 @@ def read_raw(path: str | os.PathLike, quick: bool = False) -> RawWorkbook:
     to check that the answer is the same (optimizer/workbook/opener.py); for a process that
     reads one workbook and ends, as the command line does."""
     with collector_paused():
-        return _read_raw(Path(path), quick)
+        return _read_raw(Path(path), quick)[0]
 
 
-def _read_raw(path: Path, quick: bool = False) -> RawWorkbook:
+def read_raw_deferred(path: str | os.PathLike, meanwhile=None) -> tuple[RawWorkbook, "Pending | None"]:
+    """The workbook as ``read_raw(path, quick=True)`` reads it, without waiting for the child's
+    check: (raw, pending), where ``pending`` (None when nothing is left to check) must be asked
+    before anything read is trusted for good (see :class:`Pending`). ``meanwhile``: a callable
+    run once, the first time the reading waits for calamine's parse of a sheet (which lets go of
+    Python's lock): work the caller would do next anyway, such as its imports."""
+    with collector_paused():
+        return _read_raw(Path(path), True, defer=True, meanwhile=meanwhile)
+
+
+def _read_raw(path: Path, quick: bool = False, defer: bool = False, meanwhile=None) -> tuple[RawWorkbook, "Pending | None"]:
     import warnings
 
     scan = _check_container(path)
     digest = sha256_of(path)
     if quick:
-        raw = _read_quick(path, scan, digest)
-        if raw is not None:
-            return raw
+        got = _read_quick(path, scan, digest, defer, meanwhile)
+        if got is not None:
+            return got
     with warnings.catch_warnings():
         # openpyxl warns about workbook features it does not keep (data validation, slicers…)
         warnings.simplefilter("ignore")
-        return _read_opened(path, scan, digest)
+        return _read_opened(path, scan, digest), None
 
 
 def _read_opened(path: Path, scan: _Scan, digest: str) -> RawWorkbook:
@@ -592,28 +602,6 @@ def _read_opened(path: Path, scan: _Scan, digest: str) -> RawWorkbook:
     finally:
         fast.close()
         wb.close()
-
-
-def read_raw_deferred(path: str | os.PathLike, meanwhile=None) -> tuple[RawWorkbook, "Pending | None"]:
-    """The workbook as ``read_raw(path, quick=True)`` reads it, without waiting for the child's
-    check: (raw, pending), where ``pending`` (None when nothing is left to check) must be asked
-    before anything read is trusted for good (see :class:`Pending`). ``meanwhile``: a callable
-    run once, the first time the reading waits for calamine's parse of a sheet (which lets go of
-    Python's lock): work the caller would do next anyway, such as its imports."""
-    import warnings
-
-    with collector_paused():
-        path = Path(path)
-        scan = _check_container(path)
-        digest = sha256_of(path)
-        got = _read_quick(path, scan, digest, defer=True, meanwhile=meanwhile)
-        if isinstance(got, tuple):
-            return got
-        if got is not None:
-            return got, None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # as _read_raw
-            return _read_opened(path, scan, digest), None
 
 
 class Pending:
@@ -638,8 +626,9 @@ class Pending:
 
 def _read_quick(path: Path, scan: _Scan, digest: str, defer: bool = False, meanwhile=None):
     """The workbook read as :func:`_read_raw` reads it, opened by opener.QuickBook while the child
-    checks it with openpyxl; None when openpyxl must open it here (see opener's docstring).
-    ``defer``: a read without problems is given at once as (raw, :class:`Pending`)."""
+    checks it with openpyxl: (raw, None) once the child agrees; None when openpyxl must open it
+    here (see opener's docstring). ``defer``: a read without problems is given at once, as (raw,
+    :class:`Pending`)."""
     from .opener import NeedOpenpyxl, QuickBook, start_check
 
     check = start_check(path, scan)
@@ -663,20 +652,20 @@ def _read_quick(path: Path, scan: _Scan, digest: str, defer: bool = False, meanw
         check.abandon()
         return None
     finally:
-        view = book.view() if raw is not None and failure is None and defer else None
         book.close()
-    if view is not None and not raw.problems:
+    view = book.view()
+    if defer and failure is None and not raw.problems:
         return raw, Pending(path, check, view)
     verdict = check.verdict()
     if verdict is None:
         return None
     if verdict[0] == "refused":
         raise _unopenable(path, verdict[1])
-    if verdict != book.view():
+    if verdict != view:
         return None  # openpyxl sees other worksheets or date styles: it opens the workbook here
     if failure is not None:
         raise failure
-    return raw
+    return raw, None
 
 
 def _what_failed(exc: Exception) -> str:
