@@ -184,7 +184,6 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
     quick = separate_process if _quick is None else _quick
     with timings.phase("read"):
         data, pending = read_pipeline_deferred(path, _import_model) if quick else (read_pipeline(path), None)
-    given = settings
 
     def checked() -> bool:
         """The quick read's check answered (once): False when openpyxl reads other data."""
@@ -200,16 +199,16 @@ def run_workbook(path: str | Path, output: str | Path | None = None, *, settings
         if draft is not None:
             draft.abandon()
             draft = None
-        return run_workbook(path, output, settings=given, overrides=overrides, verify=verify, write=write,
+        return run_workbook(path, output, settings=settings, overrides=overrides, verify=verify, write=write,
                             progress=progress, separate_process=separate_process, _quick=False)
 
     draft = None
     try:
         try:
-            settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
+            run_settings = settings or SolverSettings.from_fund(data.fund, **(overrides or {}))
             # the output workbook is begun as the model's solving begins (ReportDraft: its carried input sheets)
             draft = ReportDraft(data, out, separate_process=separate_process) if write else None
-            outcome, report = solve_pipeline(data, settings, timings, progress, defer=write,
+            outcome, report = solve_pipeline(data, run_settings, timings, progress, defer=write,
                                              solving=None if draft is None else draft.start)
         except InfeasibleError as exc:
             if not checked():

@@ -518,18 +518,21 @@ def _workbook_class():
 
         import xlsxwriter.packager as xp
 
-        strings = _shared_strings_class()
+        stock_strings = getattr(xp, "SharedStrings", None)
+        strings = _shared_strings_class()  # None: XlsxWriter's own, left in place
 
         class Workbook(xlsxwriter.Workbook):
             def _store_workbook(self) -> None:
                 with _ZIP_LOCK:
                     xw.ZipInfo = LevelZipInfo
-                    stock, xp.SharedStrings = getattr(xp, "SharedStrings", None), strings or xp.SharedStrings
+                    if strings is not None:
+                        xp.SharedStrings = strings
                     try:
                         super()._store_workbook()
                     finally:
                         xw.ZipInfo = zipfile.ZipInfo
-                        xp.SharedStrings = stock
+                        if strings is not None:
+                            xp.SharedStrings = stock_strings
 
         cls = Workbook
     _WORKBOOK_CLASS = cls
