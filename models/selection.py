@@ -73,8 +73,9 @@ def start(m: pyo.ConcreteModel, p: str, t: int):
 class Forms:
     """The selection family's linear forms, as arrays over STARTS (k = one (p, t) pair).
 
-    ``proj[k]`` is the position of k's project in PROJECTS, ``year[k]`` its start year,
-    ``start_col[k]`` the column of start(p, t) and stake[p, t] = ``stake_coef[k] × x[stake_col[k]]``.
+    ``proj[k]`` is the position of k's project in PROJECTS, ``ids[k]`` its project_id, ``year[k]``
+    its start year, ``start_col[k]`` the column of start(p, t) and stake[p, t] =
+    ``stake_coef[k] × x[stake_col[k]]``.
     """
 
     def __init__(self, m, data: Pipeline, select_cols, start_cols: dict, stake_cols: dict):
@@ -87,6 +88,7 @@ class Forms:
         keys = list(m.STARTS)
         self.keys = keys
         self.proj = np.array([self.position[p] for p, _ in keys], dtype=np.int64)
+        self.ids = np.array([p for p, _ in keys], dtype=object)
         self.year = np.array([t for _, t in keys], dtype=np.int64)
         self.start_col = np.array([start_cols.get(k, select_cols[self.position[k[0]]]) for k in keys],
                                   dtype=np.int64)

@@ -901,6 +901,8 @@ def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_rel
     result as :func:`_raw_result` gives it. ``keep`` receives the LP relaxation's solution and
     reduced costs under ``"relaxed"`` (None when it was not solved). ``matrix``: ``h``'s model as
     heuristic._Matrix holds it, when the caller has it; ``integers``: its number of integer columns."""
+    import numpy as np
+
     from . import heuristic
 
     least = settings.heuristic_min_integers
@@ -912,12 +914,12 @@ def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_rel
         if found.status == "infeasible":
             return INFEASIBLE, None, None, 0.0, None
         if found.status == "optimal":
-            return OPTIMAL, found.objective, found.bound, 0.0, list(found.x)
+            return OPTIMAL, found.objective, found.bound, 0.0, np.array(found.x, dtype=float)
         left = deadline - time.perf_counter()
         if left <= 0:  # out of time before the search: what the steps found, if anything
             if found.x is None:
                 return TIME_LIMIT, None, None, 0.0, None
-            return FEASIBLE, found.objective, found.bound, 0.0, list(found.x)
+            return FEASIBLE, found.objective, found.bound, 0.0, np.array(found.x, dtype=float)
         h.setOptionValue("time_limit", left)
         try:
             heuristic.run_mip(h, found.x, matrix)
@@ -947,6 +949,7 @@ def _workers(requested: int | None, tasks: int) -> int:
 def _raw_result(h, seconds: float) -> tuple:
     """(status, objective, bound, seconds, column values) of a highspy instance that just ran."""
     import highspy
+    import numpy as np
 
     ms = highspy.HighsModelStatus
     status = h.getModelStatus()
@@ -964,7 +967,8 @@ def _raw_result(h, seconds: float) -> tuple:
         raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
     if code not in (OPTIMAL, FEASIBLE):
         return code, None, None, seconds, None
-    return code, info.objective_function_value, info.mip_dual_bound, seconds, list(h.getSolution().col_value)
+    return code, info.objective_function_value, info.mip_dual_bound, seconds, \
+        np.asarray(h.getSolution().col_value, dtype=float)
 
 
 def extract(m, x=None) -> dict:
@@ -979,17 +983,17 @@ def extract(m, x=None) -> dict:
     on = x[f.start_col] > 0.5
     stake = np.where(f.varying, x[f.stake_col], f.stake_coef)
     funded = np.flatnonzero(on & (stake > 1e-9))  # a project started at a 0 % stake is not funded
-    choices = {}
-    made: dict = {}  # Choice is immutable: one per (stake, year)
-    keys = f.keys
-    for k, s in zip(funded.tolist(), stake[funded].tolist()):
-        p, t = keys[k]
-        s = round(s, 9)
-        c = made.get((s, t))
-        if c is None:
-            c = made[s, t] = Choice(s, int(t))
-        choices[p] = c
-    return choices
+    if not len(funded):
+        return {}
+    # Choice is immutable: one per (stake, year), each distinct stake rounded once
+    values, which = np.unique(stake[funded], return_inverse=True)
+    rounded = [round(v, 9) for v in values.tolist()]
+    years = f.year[funded]
+    first = int(years.min())
+    span = int(years.max()) - first + 1
+    pairs, pair = np.unique(which.astype(np.int64) * span + (years - first), return_inverse=True)
+    made = [Choice(rounded[k // span], first + k % span) for k in pairs.tolist()]
+    return dict(zip(f.ids[funded].tolist(), map(made.__getitem__, pair.tolist())))
 
 
 def extract_capital(m, value=None) -> tuple[dict, dict]:

@@ -368,3 +368,41 @@ def test_re_solves_on_copies_give_what_one_by_one_gives_and_leave_the_last_answe
     assert [o.status for o in outs] == [o.status for o in ones] and outs[-1].status == "infeasible"
     assert last.values() == pytest.approx(seq.values(), abs=1e-9)
     assert extract(m3) == [o for o in ones if o.solved][-1].choices
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_funded_projects_read_from_columns_are_those_of_the_variables(seed):
+    """extract() reads the funded projects of any column values from the model's arrays: on
+    random 0/1 values with random stakes, exactly the projects whose start variable is on and
+    whose stake is above zero, each with its start year and stake (rounded to 9 places), in
+    project order — as read one variable at a time from the Pyomo model."""
+    import numpy as np
+    import pyomo.core as pyo
+
+    from models.selection import start as start_var
+
+    rng = random.Random(300 + seed)
+    data = pipeline(rng, rng.randint(8, 20))
+    m = build(data)
+    Solver(EXACT).solve(m)
+    variables = list(m.columns.vars)
+    gen = np.random.default_rng(seed)
+    for _ in range(20):
+        x = gen.integers(0, 2, size=len(variables)).astype(float)
+        for v, k in zip(variables, range(len(variables))):
+            if v.parent_component() is getattr(m, "Stake", None):
+                x[k] = gen.choice([0.0, 0.5, 1.0 / 3.0, gen.random()])
+            v.set_value(x[k], skip_validation=True)
+        expected = {}
+        for p, t in m.STARTS:
+            on = pyo.value(start_var(m, p, t)) > 0.5
+            if (p, t) in getattr(m, "VARYING", ()):
+                stake = pyo.value(m.Stake[p, t])
+            else:
+                stake = data.by_id[p].max_stake * (1.0 if on else 0.0)
+            if on and stake > 1e-9:
+                expected[p] = (round(stake, 9), t)
+        got = extract(m, x)
+        assert list(got) == list(expected)  # project order
+        assert {p: (c.stake, c.start_year) for p, c in got.items()} == expected
+        assert extract(m) == got  # from the variables' values
