@@ -225,7 +225,6 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         certain = False
         whole = len(structure.select) <= core_size(len(structure.select))  # the core would be the MIP itself
         if not late() and (best is None or not _within_gap(sign * (bound - best[0]), best[0], settings)):
-            bounds.known = False  # a held MIP on h sets them all
             h.changeColsIntegrality(len(ints), cols32, np.ones(len(ints), dtype=np.uint8))
             relaxing = False
             # a small core first (a re-solve's guess is often one swap away); then, with a
@@ -237,7 +236,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
                 if step == "proof":
                     if best is None:
                         continue
-                    proved = _proof(h, mat, best, duals, x_lp, z_lp, settings, remaining, sign)
+                    proved = _proof(h, mat, best, duals, x_lp, z_lp, settings, remaining, sign, bounds)
                     if proved is None:
                         continue
                     found, bound = proved[:2], proved[2]
@@ -247,7 +246,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
                     break
                 else:
                     found = _core(h, structure, mat, best, duals, x_lp, settings, remaining,
-                                  SMALL_CORE if step == "small" else core_size(len(structure.select)))
+                                  SMALL_CORE if step == "small" else core_size(len(structure.select)), bounds)
                 if found is not None and (best is None or sign * found[0] > sign * best[0]):
                     best = found
                 if best is not None and _within_gap(sign * (bound - best[0]), best[0], settings):
@@ -276,7 +275,7 @@ def core_size(n_proj: int) -> int:
     return min(n_proj, max(CORE_PROJECTS, int(4 * np.sqrt(n_proj))))
 
 
-def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining, size: int):
+def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining, size: int, bounds: _Bounds):
     """The core problem: the projects nearest the LP's margin (smallest reduced cost, and every
     fractional one) are left free, every other project is held as the LP decides it (integral
     there), and HiGHS solves that small MIP, from ``best`` when it fits; (objective, column
@@ -302,7 +301,7 @@ def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining,
     lo[cols] = np.round(x_best[cols])
     up[cols] = np.round(x_best[cols])
     got = _held_mip(h, mat, lo, up, None if best is None else best[1], settings,
-                    min(remaining(), max(1.0, 0.2 * float(settings.time_limit_s))))
+                    min(remaining(), max(1.0, 0.2 * float(settings.time_limit_s))), bounds)
     ms = highspy.HighsModelStatus
     if got.status not in (ms.kOptimal, ms.kTimeLimit, ms.kInterrupt) or not got.feasible:
         return None
@@ -313,7 +312,7 @@ def _core(h, s: Structure, mat: _Matrix, best, duals, x_lp, settings, remaining,
 PROOF_COLUMNS = 4000
 
 
-def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining, sign: float):
+def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining, sign: float, bounds: _Bounds):
     """Prove ``best`` within the gap, or find the portfolio that is: reduced-cost fixing, then an
     exact MIP over the columns it leaves free.
 
@@ -343,7 +342,7 @@ def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining,
     lo[cols] = np.round(x_lp[cols])
     up[cols] = np.round(x_lp[cols])
     got = _held_mip(h, mat, lo, up, best[1], settings,
-                    min(remaining(), max(1.0, 0.25 * float(settings.time_limit_s))))
+                    min(remaining(), max(1.0, 0.25 * float(settings.time_limit_s))), bounds)
     ms = highspy.HighsModelStatus
     if got.status == ms.kInfeasible:  # best itself breaks a held column: no proof from here
         return None
@@ -380,7 +379,8 @@ class _Held:
     dual_bound: float = math.nan
 
 
-def _held_mip(h, mat: _Matrix, lo: np.ndarray, up: np.ndarray, start, settings, time_limit: float) -> _Held:
+def _held_mip(h, mat: _Matrix, lo: np.ndarray, up: np.ndarray, start, settings, time_limit: float,
+              bounds: _Bounds | None = None) -> _Held:
     """The MIP of ``h``'s rows with columns between ``lo`` and ``up`` (a held column: lo = up),
     offered ``start``, solved to the settings' gap within ``time_limit``.
 
@@ -389,13 +389,16 @@ def _held_mip(h, mat: _Matrix, lo: np.ndarray, up: np.ndarray, start, settings, 
     activity: its presolve then starts from that, not from the whole model (500 projects:
     about 4 ms a MIP instead of 11). Otherwise, or when a row of held columns alone is not
     met (HiGHS then tells what it makes of it), ``h`` solves it with those bounds (and keeps
-    them: the caller restores its own)."""
+    them: the caller restores its own; ``bounds``: what ``h`` holds, when the caller tracks it)."""
     free = np.flatnonzero(lo != up)
     if len(free) <= min(REDUCED_MAX, REDUCED_SHARE * mat.n) and not (lo > up).any():
         got = _reduced_mip(h, mat, lo, up, free, start, settings, time_limit)
         if got is not None:
             return got
-    h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+    if bounds is None:
+        h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+    else:
+        bounds.set(lo, up)
     h.setOptionValue("time_limit", time_limit)
     run_mip(h, start, mat)
     info = h.getInfo()
@@ -682,17 +685,13 @@ DENSE_TOUCH = 1 << 20
 
 class _Bounds:
     """The column bounds ``h`` holds, so that only the columns that move are sent (HiGHS takes
-    about 0.14 ms for a thousand columns, holding Python's lock); ``known`` False after someone
-    else set them."""
+    about 0.14 ms for a thousand columns, holding Python's lock). Every change of ``h``'s column
+    bounds during a solve goes through it."""
 
     def __init__(self, h, mat: _Matrix):
-        self.h, self.lo, self.up, self.known = h, mat.col_lo.copy(), mat.col_up.copy(), True
+        self.h, self.lo, self.up = h, mat.col_lo.copy(), mat.col_up.copy()
 
     def set(self, lo: np.ndarray, up: np.ndarray) -> None:
-        if not self.known:
-            self.h.changeColsBounds(len(lo), np.arange(len(lo), dtype=np.int32), lo, up)
-            self.lo, self.up, self.known = lo.copy(), up.copy(), True
-            return
         moved = np.flatnonzero((lo != self.lo) | (up != self.up))
         if len(moved):
             self.h.changeColsBounds(len(moved), moved.astype(np.int32), lo[moved], up[moved])

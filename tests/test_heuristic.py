@@ -235,3 +235,45 @@ def test_the_rows_a_start_touches_are_the_same_binned_or_sorted(seed, monkeypatc
         for a, b in zip(sorted_, binned):
             assert a.dtype == b.dtype and np.array_equal(a, b)
         assert len(sorted_[0]) > 0
+
+
+@pytest.mark.parametrize("seed,n", [(1, 80), (4, 150), (7, 120)])
+def test_held_mips_on_the_whole_model_keep_the_bounds_tracker_true(seed, n, monkeypatch):
+    """When the core and proof MIPs are solved on the model's own HiGHS instance (REDUCED_SHARE 0:
+    never on their free columns alone), the column bounds they set go through the solve's bounds
+    tracker: after each of them the tracker holds what HiGHS holds, and after the solve HiGHS
+    holds the model's own bounds and integrality again. The optimum is the one found with the held
+    MIPs on their free columns (within the gap of the proof)."""
+    import highspy
+
+    data = knapsack(seed, n)
+    best = proven(data)
+    real = heuristic._held_mip
+
+    for share in (0.0, heuristic.REDUCED_SHARE):
+        checked = []
+
+        def tracked(h, mat, lo, up, start, settings, time_limit, bounds=None):
+            got = real(h, mat, lo, up, start, settings, time_limit, bounds)
+            assert bounds is not None  # every held MIP of a solve is told the tracker
+            lp = h.getLp()
+            assert np.array_equal(np.asarray(lp.col_lower_), bounds.lo)
+            assert np.array_equal(np.asarray(lp.col_upper_), bounds.up)
+            checked.append(share)
+            return got
+
+        with monkeypatch.context() as mp:
+            mp.setattr(heuristic, "REDUCED_SHARE", share)
+            mp.setattr(heuristic, "_held_mip", tracked)
+            solver = Solver(SolverSettings(mip_gap=1e-4, time_limit_s=60.0))
+            o = solver.solve(build(data))
+        assert checked, "no held MIP ran: the test proves nothing"
+        assert o.status == "optimal"
+        assert o.objective == pytest.approx(best, rel=1.01e-4)
+        c = solver._c
+        mat = c.matrix()
+        lp = c.h.getLp()
+        assert np.array_equal(np.asarray(lp.col_lower_), mat.col_lo)
+        assert np.array_equal(np.asarray(lp.col_upper_), mat.col_up)
+        kinds = np.asarray(lp.integrality_, dtype=np.int64) == int(highspy.HighsVarType.kInteger)
+        assert np.array_equal(kinds, mat.integer)
