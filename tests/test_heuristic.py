@@ -277,3 +277,94 @@ def test_held_mips_on_the_whole_model_keep_the_bounds_tracker_true(seed, n, monk
         assert np.array_equal(np.asarray(lp.col_upper_), mat.col_up)
         kinds = np.asarray(lp.integrality_, dtype=np.int64) == int(highspy.HighsVarType.kInteger)
         assert np.array_equal(kinds, mat.integer)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_range_of_a_row_is_that_of_its_corner_points(seed):
+    """_row_range: the least and the most each row can add up to, over every corner of the columns'
+    bounds (enumerated), with zero entries, infinite bounds and rows without entries."""
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    ncol, m = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    lo = rng.choice([-np.inf, -2.0, 0.0, 1.0], size=ncol)
+    up = np.maximum(lo, 0.0) + rng.choice([0.0, 1.0, 3.0, np.inf], size=ncol)
+    counts = rng.integers(0, m + 1, size=ncol)
+    rows = np.concatenate([np.sort(rng.choice(m, size=k, replace=False)) for k in counts]).astype(np.int64)
+    value = rng.choice([-2.0, -0.5, 0.0, 1.0, 3.0], size=len(rows))
+    least, most = heuristic._row_range(rows, value, lo, up, counts, m)
+    cols = np.repeat(np.arange(ncol), counts)
+    want_lo, want_hi = np.zeros(m), np.zeros(m)
+    for r in range(m):
+        here = rows == r
+        terms = [(v, lo[c], up[c]) for v, c in zip(value[here], cols[here]) if v != 0]
+        for v, a, b in terms:  # each term's own least and most (the terms are separable)
+            ends = [v * a, v * b]
+            want_lo[r] += min(ends)
+            want_hi[r] += max(ends)
+        if not any(np.isinf([a, b]).any() for _, a, b in terms) and terms:  # finite: also by enumeration
+            corners = [sum(v * x for (v, _, _), x in zip(terms, pick))
+                       for pick in itertools.product(*[(a, b) for _, a, b in terms])]
+            assert min(corners) == pytest.approx(want_lo[r]) and max(corners) == pytest.approx(want_hi[r])
+    assert np.array_equal(least, want_lo) and np.array_equal(most, want_hi)
+
+
+def test_a_held_mip_leaves_out_the_rows_its_free_columns_cannot_break(monkeypatch):
+    """A held MIP on its free columns goes to HiGHS without the rows that those columns cannot
+    break within their bounds: fewer rows than its free columns touch, the same answer as the
+    whole model; with every row left out (one funded project free, every other column held at the
+    optimum), too."""
+    import highspy
+
+    from optimizer import solve as solve_module
+
+    data = knapsack(3, 120, tightness=0.45)
+    settings = SolverSettings(mip_gap=0.0, time_limit_s=60.0)
+    solver = Solver(settings)
+    best = solver.solve(build(data))
+    c = solver._c
+    mat = c.matrix()
+    x = solver.values()
+    sizes = []
+    real = solve_module.pass_columns
+
+    def seen(r, n, m, *args):
+        sizes.append((n, m))
+        return real(r, n, m, *args)
+
+    monkeypatch.setattr(solve_module, "pass_columns", seen)
+    rng = np.random.default_rng(0)
+    ints = np.flatnonzero(mat.integer)
+    s = c.structure()
+    # a funded project whose every row stays within its bounds whether it is in or out
+    alone = None
+    for j in s.select[x[s.select] > 0.5]:
+        rows_j, vals_j = mat.column(j)
+        act = mat.activity(np.where(np.arange(mat.n) == j, 0.0, x))
+        least, most = heuristic._row_range(rows_j, vals_j, np.zeros(1), np.ones(1), np.array([len(rows_j)]), mat.m)
+        if np.all(least[rows_j] >= mat.row_lo[rows_j] - act[rows_j]) and np.all(most[rows_j] <= mat.row_up[rows_j] - act[rows_j]):
+            alone = int(j)
+            break
+    assert alone is not None
+    for size in (30, 0):
+        lo, up = mat.col_lo.copy(), mat.col_up.copy()
+        if size:
+            held = np.setdiff1d(ints, rng.choice(s.select, size=size, replace=False))
+            lo[held] = up[held] = np.round(x[held])
+        else:
+            held = np.setdiff1d(np.arange(mat.n), [alone])
+            lo[held] = up[held] = x[held]
+        free = np.flatnonzero(lo != up)
+        touched = np.unique(np.concatenate([mat.column(j)[0] for j in free]))
+        got = heuristic._reduced_mip(c.h, mat, lo, up, free, None, settings, 60.0)
+        with monkeypatch.context() as mp:
+            mp.setattr(heuristic, "REDUCED_SHARE", 0.0)
+            whole = heuristic._held_mip(c.h, mat, lo, up, None, settings, 60.0)
+        c.h.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), mat.col_lo, mat.col_up)
+        assert got is not None and got.status == whole.status == highspy.HighsModelStatus.kOptimal
+        assert got.objective == pytest.approx(whole.objective, rel=1e-9, abs=1e-7)
+        assert got.objective == pytest.approx(best.objective, rel=1e-9, abs=1e-7)  # held at the optimum
+        n, m = sizes[-1]
+        assert n == len(free) and m < len(touched)
+        if not size:
+            assert n == 1 and m == 0
