@@ -184,6 +184,9 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
     best: tuple[float, np.ndarray] | None = None
     z_lp = None
     bounds = _Bounds(h, mat)
+
+    def fixed_lp(z: np.ndarray):
+        return _fixed_lp(h, mat, ints, z, settings, remaining, run_lp, bounds)
     cols32 = ints.astype(np.int32)
     h.changeColsIntegrality(len(ints), cols32, np.zeros(len(ints), dtype=np.uint8))
     relaxing = True
@@ -216,7 +219,7 @@ def solve(h, structure: Structure, settings, guesses=(), deadline: float | None 
         for z in tries():
             if late():
                 break
-            found = _complete(h, structure, mat, z, duals, run_lp, sign, bounds)
+            found = _complete(structure, mat, z, duals, sign, fixed_lp)
             if found is not None and (best is None or sign * found[0] > sign * best[0]):
                 best = found
             if best is not None and _within_gap(sign * (z_lp - best[0]), best[0], settings):
@@ -409,11 +412,38 @@ def _held_mip(h, mat: _Matrix, lo: np.ndarray, up: np.ndarray, start, settings, 
                  np.asarray(h.getSolution().col_value, dtype=float), info.mip_dual_bound)
 
 
-def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, time_limit: float) -> _Held | None:
-    import highspy
+@dataclass
+class _Part:
+    """The model of a matrix's free columns with every other column held: the free columns' entries
+    by column (``start``, ``index`` into ``rows``, ``value``), the rows they can break (``rows``,
+    with bounds moved by the held columns' activity) and the objective's constant (the held
+    columns' part and the offset)."""
 
-    from .solve import pass_columns
+    free: np.ndarray
+    start: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+    rows: np.ndarray
+    row_lo: np.ndarray
+    row_up: np.ndarray
+    offset: float
 
+    def pass_to(self, r, mat: "_Matrix", lo, up, integer) -> object:
+        """Hand it to the highspy instance ``r`` (``integer``: per free column); HiGHS's status."""
+        from .solve import pass_columns
+
+        f = self.free
+        return pass_columns(r, len(f), len(self.rows), self.start, self.index, self.value, mat.cost[f], self.offset,
+                            mat.maximize, lo[f], up[f], self.row_lo, self.row_up, integer)
+
+
+def _free_part(mat: _Matrix, lo, up, free: np.ndarray) -> _Part | None:
+    """The columns ``free`` (lo < up) with the rest held at ``lo``, as :class:`_Part`; None when a
+    row of held columns alone is broken.
+
+    Rows that the free columns cannot break within their bounds are left out (about half of them
+    in a re-solve's core, and three quarters of the entries): HiGHS's presolve would drop them too,
+    and spends about a third of a small MIP's time."""
     held = np.ones(mat.n, dtype=bool)
     held[free] = False
     at = lo.copy()
@@ -428,9 +458,7 @@ def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, tim
     scale = 1e-9 * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(mat.row_lo), mat.row_lo, 0.0)),
                                               np.abs(np.where(np.isfinite(mat.row_up), mat.row_up, 0.0))))
     if ((activity[rest] < mat.row_lo[rest] - scale[rest]) | (activity[rest] > mat.row_up[rest] + scale[rest])).any():
-        return None  # a row of held columns alone is broken: HiGHS says so on the whole model
-    # rows that the free columns cannot break within their bounds are left out (about half of them
-    # in a re-solve's core, and three quarters of the entries): HiGHS's presolve would drop them too
+        return None
     row_lo, row_up = mat.row_lo - activity, mat.row_up - activity
     least, most = _row_range(entry_row, mat.val[fe], lo[free], up[free], counts, mat.m)
     needed = used & ((least < row_lo - scale) | (most > row_up + scale))
@@ -440,12 +468,19 @@ def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, tim
     rows = np.flatnonzero(needed)
     renumber = np.full(mat.m, -1, dtype=np.int64)
     renumber[rows] = np.arange(len(rows))
+    return _Part(free, np.append(0, np.cumsum(counts)), renumber[entry_row], mat.val[fe], rows, row_lo[rows],
+                 row_up[rows], mat.offset + float(np.dot(mat.cost[held], lo[held])))
+
+
+def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, time_limit: float) -> _Held | None:
+    import highspy
+
+    part = _free_part(mat, lo, up, free)
+    if part is None:
+        return None  # a row of held columns alone is broken: HiGHS says so on the whole model
     r = _held_highs(h, settings)
     r.setOptionValue("time_limit", time_limit)
-    status = pass_columns(r, len(free), len(rows), np.append(0, np.cumsum(counts)), renumber[entry_row],
-                          mat.val[fe], mat.cost[free], mat.offset + float(np.dot(mat.cost[held], lo[held])),
-                          mat.maximize, lo[free], up[free], row_lo[rows], row_up[rows], mat.integer[free])
-    if status == highspy.HighsStatus.kError:
+    if part.pass_to(r, mat, lo, up, mat.integer[free]) == highspy.HighsStatus.kError:
         return None
     run_mip(r, None if start is None else np.asarray(start, dtype=float)[free])
     info = r.getInfo()
@@ -459,6 +494,8 @@ def _reduced_mip(h, mat: _Matrix, lo, up, free: np.ndarray, start, settings, tim
 def _row_range(entry_row, value, col_lo, col_up, counts, m: int) -> tuple[np.ndarray, np.ndarray]:
     """The least and the most each row's entries can add up to with their columns within bounds
     (``counts[i]`` consecutive entries per column i; -inf / inf where an infinite bound counts)."""
+    if not len(entry_row):
+        return np.zeros(m), np.zeros(m)
     lo_e, up_e = np.repeat(col_lo, counts), np.repeat(col_up, counts)
     with np.errstate(invalid="ignore"):  # 0 × inf: an entry of 0 adds nothing
         low = np.where(value > 0, value * lo_e, value * up_e)
@@ -566,17 +603,17 @@ def _set_projects(s: Structure, mat: _Matrix, z: np.ndarray, keep: np.ndarray, x
     return z
 
 
-def _complete(h, s: Structure, mat: _Matrix, z: np.ndarray, duals, run_lp, sign: float, bounds: _Bounds):
-    """Re-optimize the continuous part for integer columns z, fill with projects left out, and
-    re-optimize again; (objective, column values) or None when z admits no solution."""
-    ints = np.flatnonzero(mat.integer)
-    first = _fixed_lp(h, mat, ints, z, run_lp, bounds)
+def _complete(s: Structure, mat: _Matrix, z: np.ndarray, duals, sign: float, fixed_lp):
+    """Re-optimize the continuous part for integer columns z (``fixed_lp``, see :func:`_fixed_lp`),
+    fill with projects left out, and re-optimize again; (objective, column values) or None when z
+    admits no solution."""
+    first = fixed_lp(z)
     if first is None:
         return None
     x = first[1].copy()
     z = z.copy()
     if _fill(s, mat, x, z, duals, sign):
-        again = _fixed_lp(h, mat, ints, z, run_lp, bounds)
+        again = fixed_lp(z)
         if again is not None and sign * again[0] >= sign * first[0]:
             return again
     return first
@@ -722,11 +759,37 @@ class _Bounds:
             self.lo[moved], self.up[moved] = lo[moved], up[moved]
 
 
-def _fixed_lp(h, mat: _Matrix, ints, z, run_lp, bounds: _Bounds):
+def _fixed_lp(h, mat: _Matrix, ints, z, settings, remaining, run_lp, bounds: _Bounds):
+    """The LP of the continuous columns with every integer column fixed to its value in ``z``:
+    (objective, column values), or None when z admits no solution.
+
+    It goes to HiGHS as the model of the columns left free (in a portfolio: debt, commitments,
+    stakes — tens of a thousand columns), on this thread's instance for held MIPs: a few tenths
+    of a millisecond, and ``h`` keeps the relaxation's basis. With no column left free (a pure
+    selection model) it is evaluated here. Only when HiGHS refuses that model does ``h`` solve
+    the LP itself, from its basis, with ``run_lp``."""
+    import highspy
+
     lo = mat.col_lo.copy()
     up = mat.col_up.copy()
     lo[ints] = z[ints]
     up[ints] = z[ints]
+    if not (lo > up).any():
+        free = np.flatnonzero(lo != up)
+        part = _free_part(mat, lo, up, free)
+        if part is None:
+            return None  # a row of the fixed columns alone is broken
+        if not len(free):
+            return float(np.dot(mat.cost, lo)) + mat.offset, lo
+        r = _held_highs(h, settings)
+        r.setOptionValue("time_limit", remaining())
+        if part.pass_to(r, mat, lo, up, np.zeros(len(free), dtype=bool)) != highspy.HighsStatus.kError:
+            r.run()
+            if r.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            x = lo.copy()
+            x[free] = np.asarray(r.getSolution().col_value, dtype=float)
+            return r.getInfo().objective_function_value, x
     bounds.set(lo, up)
     h.setOptionValue("presolve", "off")  # from the relaxation's basis: a few dual simplex steps
     try:

@@ -287,10 +287,12 @@ def test_the_range_of_a_row_is_that_of_its_corner_points(seed):
 
     rng = np.random.default_rng(seed)
     ncol, m = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    if seed == 0:
+        ncol = 0  # no entry at all
     lo = rng.choice([-np.inf, -2.0, 0.0, 1.0], size=ncol)
     up = np.maximum(lo, 0.0) + rng.choice([0.0, 1.0, 3.0, np.inf], size=ncol)
     counts = rng.integers(0, m + 1, size=ncol)
-    rows = np.concatenate([np.sort(rng.choice(m, size=k, replace=False)) for k in counts]).astype(np.int64)
+    rows = np.concatenate([np.zeros(0)] + [np.sort(rng.choice(m, size=k, replace=False)) for k in counts]).astype(np.int64)
     value = rng.choice([-2.0, -0.5, 0.0, 1.0, 3.0], size=len(rows))
     least, most = heuristic._row_range(rows, value, lo, up, counts, m)
     cols = np.repeat(np.arange(ncol), counts)
@@ -368,3 +370,52 @@ def test_a_held_mip_leaves_out_the_rows_its_free_columns_cannot_break(monkeypatc
         assert n == len(free) and m < len(touched)
         if not size:
             assert n == 1 and m == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_lp_with_integer_columns_fixed_is_the_whole_models(seed):
+    """_fixed_lp solves the LP over the columns the fixed integer columns leave free (debt,
+    stakes) as its own small model: on the optimum's integer columns and on random ones, the same
+    verdict (a solution or none) and the same optimum as HiGHS on the whole model with those
+    columns fixed, and its columns meet every row of the whole model."""
+    import highspy
+
+    from optimizer.solve import new_highs
+
+    data = knapsack(40 + seed, 60 + 20 * seed, tightness=0.5)
+    settings = SolverSettings(mip_gap=1e-4, time_limit_s=60.0)
+    solver = Solver(settings)
+    solver.solve(build(data))
+    c = solver._c
+    mat = c.matrix()
+    ints = np.flatnonzero(mat.integer)
+    assert len(ints) < mat.n  # continuous columns to re-optimize
+    model = c.h.getModel()
+    rng = np.random.default_rng(seed)
+    x_opt = solver.values()
+    answered = refused = 0
+    for trial in range(12):
+        z = np.round(x_opt) if trial == 0 else np.clip(
+            (rng.random(mat.n) < rng.uniform(0.05, 0.5)).astype(float), mat.col_lo, mat.col_up)
+        got = heuristic._fixed_lp(c.h, mat, ints, z, settings, lambda: 60.0, None, None)
+        ref = new_highs()
+        ref.passModel(model)
+        lo, up = mat.col_lo.copy(), mat.col_up.copy()
+        lo[ints] = up[ints] = z[ints]
+        ref.changeColsBounds(mat.n, np.arange(mat.n, dtype=np.int32), lo, up)
+        ref.changeColsIntegrality(len(ints), ints.astype(np.int32), np.zeros(len(ints), dtype=np.uint8))
+        ref.run()
+        optimal = ref.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        assert (got is not None) == optimal, (seed, trial)
+        if got is None:
+            refused += 1
+            continue
+        answered += 1
+        value, x = got
+        assert value == pytest.approx(ref.getInfo().objective_function_value, rel=1e-9, abs=1e-7)
+        assert value == pytest.approx(float(np.dot(mat.cost, x)) + mat.offset, rel=1e-9, abs=1e-7)
+        assert np.array_equal(x[ints], z[ints])
+        assert np.all(x >= mat.col_lo - 1e-9) and np.all(x <= mat.col_up + 1e-9)
+        act = mat.activity(x)
+        assert np.all(act >= mat.row_lo - 1e-6) and np.all(act <= mat.row_up + 1e-6)
+    assert answered and refused  # both verdicts met
