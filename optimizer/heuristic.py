@@ -513,10 +513,11 @@ _HELD = threading.local()
 
 def _held_highs(h, settings):
     """This thread's highspy instance for held MIPs, with ``h``'s options for ``settings`` and
-    HELD_MIP_OPTIONS (made once a thread and a set of options: making one costs about 0.1 ms)."""
+    HELD_MIP_OPTIONS (made once a thread and a set of options: making one costs about 0.1 ms).
+    The time limit is not one of them: each caller sets its own (it moves as the solve goes on)."""
     from .solve import new_highs
 
-    options = tuple((k, h.getOptionValue(k)[1]) for k in settings.highs_options() if k != "threads")
+    options = tuple((k, h.getOptionValue(k)[1]) for k in settings.highs_options() if k not in ("threads", "time_limit"))
     held = getattr(_HELD, "highs", None)
     if held is None or held[0] != options:
         r = new_highs()

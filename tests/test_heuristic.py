@@ -419,3 +419,32 @@ def test_the_lp_with_integer_columns_fixed_is_the_whole_models(seed):
         act = mat.activity(x)
         assert np.all(act >= mat.row_lo - 1e-6) and np.all(act <= mat.row_up + 1e-6)
     assert answered and refused  # both verdicts met
+
+
+def test_the_held_instance_of_a_thread_is_made_once(monkeypatch):
+    """Held MIPs and fixed LPs reuse this thread's HiGHS instance across solves whose time left
+    differs (making one costs about 0.1 ms); a change of the run's options makes a new one."""
+    from optimizer import solve as solve_module
+
+    data = knapsack(5, 150, tightness=0.45)
+    solver = Solver(SolverSettings(mip_gap=1e-4, time_limit_s=60.0))
+    m = build(data)
+    best = solver.solve(m)
+    made = []
+    real = solve_module.new_highs
+    monkeypatch.setattr(solve_module, "new_highs", lambda: made.append(1) or real())
+    used = []
+    held = heuristic._held_mip
+    monkeypatch.setattr(heuristic, "_held_mip", lambda *a, **k: used.append(1) or held(*a, **k))
+    first = heuristic._HELD.highs[1]
+    for p in list(best.choices)[:6]:
+        solver.solve_with_fixed(m, m.Select[p], 0)
+    assert used and not made  # every held MIP on the instance made by the first solve
+    assert heuristic._HELD.highs[1] is first
+    other = Solver(SolverSettings(mip_gap=1e-3, time_limit_s=60.0))
+    m2 = build(data)
+    other.solve(m2)
+    for p in list(best.choices)[:3]:
+        other.solve_with_fixed(m2, m2.Select[p], 0)
+    assert heuristic._HELD.highs[1] is not first  # another gap: another held instance
+    assert heuristic._HELD.highs[1].getOptionValue("mip_rel_gap")[1] == 1e-3
