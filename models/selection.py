@@ -89,6 +89,8 @@ class Forms:
         self.keys = keys
         self.proj = np.array([self.position[p] for p, _ in keys], dtype=np.int64)
         self.ids = np.array([p for p, _ in keys], dtype=object)
+        #: optimizer.solve.extract's Choice of each start funded at its fixed stake, once made
+        self.choices = np.full(len(keys), None, dtype=object)
         self.year = np.array([t for _, t in keys], dtype=np.int64)
         self.start_col = np.array([start_cols.get(k, select_cols[self.position[k[0]]]) for k in keys],
                                   dtype=np.int64)

@@ -985,15 +985,17 @@ def extract(m, x=None) -> dict:
     funded = np.flatnonzero(on & (stake > 1e-9))  # a project started at a 0 % stake is not funded
     if not len(funded):
         return {}
-    # Choice is immutable: one per (stake, year), each distinct stake rounded once
-    values, which = np.unique(stake[funded], return_inverse=True)
-    rounded = [round(v, 9) for v in values.tolist()]
-    years = f.year[funded]
-    first = int(years.min())
-    span = int(years.max()) - first + 1
-    pairs, pair = np.unique(which.astype(np.int64) * span + (years - first), return_inverse=True)
-    made = [Choice(rounded[k // span], first + k % span) for k in pairs.tolist()]
-    return dict(zip(f.ids[funded].tolist(), map(made.__getitem__, pair.tolist())))
+    # Choice is immutable: a start funded at its fixed stake keeps the one made the first time
+    made = f.choices[funded]
+    fresh = f.varying[funded] | np.equal(made, None)
+    if fresh.any():
+        ks = funded[fresh]
+        new = np.empty(len(ks), dtype=object)
+        new[:] = [Choice(round(v, 9), t) for v, t in zip(stake[ks].tolist(), f.year[ks].tolist())]
+        made[fresh] = new
+        fixed = ~f.varying[ks]
+        f.choices[ks[fixed]] = new[fixed]
+    return dict(zip(f.ids[funded].tolist(), made.tolist()))
 
 
 def extract_capital(m, value=None) -> tuple[dict, dict]:
