@@ -227,6 +227,16 @@ class Pipeline:
 
     def approved(self, p: Project) -> bool:
         """SPEC §1: blank or pending is not approved; an absent column is not checked."""
+        known = self._approvals.get(id(p))
+        return self._approved(p) if known is None else known
+
+    @cached_property
+    def _approvals(self) -> dict[int, bool]:
+        """Each of its projects' approval, worked out once (reports ask it twice a project). Keyed
+        by identity: the pipeline holds its projects, so no other object has one of these ids."""
+        return {id(p): self._approved(p) for p in self.projects}
+
+    def _approved(self, p: Project) -> bool:
         rule = self.fund.approval_rule
         checked = [p.approval(n) == "yes" for n in self.approval_columns]
         if rule == "none" or not checked:

@@ -53,20 +53,23 @@ def objective_value(data: Pipeline, sol: Outcome, kind: str | None = None,
     if kind == "maxmin_satisfaction":
         sat = [v for v in satisfactions(data, choices, ideals or {}).values() if v is not None]
         return min(sat + [1.0]) if sat else 1.0
-    debt = sum(sol.debt.values())
-    investor_cost = sum(i.required_return * sol.investors.get(i.investor, 0.0) for i in data.investors)
-    terms = {
-        "npv": sum(npv_value(data, data.by_id[p], c) for p, c in choices.items())
-               - data.fund.debt_cost * debt - investor_cost,
-        "strategic": sum(c.stake * (data.by_id[p].strategic_score or 0.0) for p, c in choices.items()),
-        "jobs": sum(c.stake * (data.by_id[p].jobs or 0.0) for p, c in choices.items()),
-    }
+    by_id = data.by_id
+
+    def term(name: str) -> float:  # only the terms the objective weighs are summed
+        if name == "npv":
+            debt = sum(sol.debt.values())
+            investor_cost = sum(i.required_return * sol.investors.get(i.investor, 0.0) for i in data.investors)
+            return sum(npv_value(data, by_id[p], c) for p, c in choices.items()) \
+                - data.fund.debt_cost * debt - investor_cost
+        attr = {"strategic": "strategic_score", "jobs": "jobs"}[name]
+        return sum(c.stake * (getattr(by_id[p], attr) or 0.0) for p, c in choices.items())
+
     if kind == "weighted":
         from .workbook.validate import parse_weights
 
         weights, _ = parse_weights(data.fund.objective_weights or "npv=1")
-        return sum(w * terms[k] for k, w in weights.items())
-    return terms[kind]
+        return sum(w * term(k) for k, w in weights.items())
+    return term(kind)
 
 
 # --------------------------------------------------------------------------- tables

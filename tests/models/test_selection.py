@@ -127,3 +127,25 @@ def test_reference_agrees_on_the_selection_cases():
     # the brute force of tests/enumerate.py reads the same rows the same way
     assert reference(approval_projects(), fund={"approval_rule": "either"}).objective == pytest.approx(19)
     assert reference(approval_projects(("us_approval",))).objective == pytest.approx(14)
+
+
+def test_approved_is_the_rule_on_the_projects_own_approvals():
+    """Pipeline.approved: worked out once for each of its projects, and answered from a project's
+    own approvals for one it does not hold (a copy with other approvals) and under another rule."""
+    from dataclasses import replace
+
+    from optimizer.data import Fund, Pipeline, Project
+
+    approvals = [("yes", "yes"), ("yes", "no"), ("no", "pending"), ("pending", "yes")]
+    projects = tuple(Project(f"P{k}", f"Project {k}", "Energy", 10.0, 5.0, (10.0,), row=k + 2, us_approval=us,
+                             jp_approval=jp)
+                     for k, (us, jp) in enumerate(approvals))
+    want = {"both": [True, False, False, False], "either": [True, True, False, True], "none": [True] * 4}
+    for rule, expected in want.items():
+        data = Pipeline(projects=projects, fund=Fund(approval_rule=rule), approval_columns=("US", "JP"))
+        assert [data.approved(p) for p in projects] == expected
+        assert [data.approved(p) for p in projects] == expected  # asked again: the same
+        flipped = [replace(p, us_approval="no", jp_approval="no") for p in projects]  # same ids, not its own
+        assert [data.approved(p) for p in flipped] == [rule == "none"] * 4
+        other = data.with_fund(approval_rule="both")
+        assert [other.approved(p) for p in projects] == want["both"]
