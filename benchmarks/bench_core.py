@@ -20,7 +20,8 @@ sector counts off, so that the reference has exactly the same rules) is written 
   read, validate, build, solve, every analysis the workbook asks for, write every sheet), wall
   clock; CPU time and peak RSS of the fundopt process from ``/usr/bin/time -v`` (or os.wait4).
 
-Median of ``--runs`` (3) runs each, side by side with the ratio; the objectives must agree within
+Median of ``--runs`` (3) runs each, the reference and fundopt alternating run by run (so that
+the machine's load falls on both alike), side by side with the ratio; the objectives must agree within
 the gap (fundopt's from ``--json``). A fundopt run longer than ``--timeout`` is stopped (SIGABRT
 with Python's faulthandler on, so the report names the phase it was in) and not repeated; 50k
 runs only when 10k finished within the timeout. ``--budget-s`` caps the whole benchmark's wall
@@ -88,8 +89,11 @@ def main(argv=None) -> int:
               f"{time.perf_counter() - t0:.1f} s); {int(inst.approved().sum()):,} approved by both, "
               f"{int(inst.windowed.sum()):,} with a start window")
 
-        # reference
-        refs = []
+        # the reference and fundopt alternate, run by run, so that the machine's load (which moves
+        # by up to a third within the hour here) falls on both alike
+        refs, runs = [], []
+        out = a.workdir / f"core-{n}-portfolio.xlsx"
+        note = ""
         for k in range(a.runs):
             c0 = resource.getrusage(resource.RUSAGE_SELF)
             r = solve_reference(inst, mip_gap=1e-4, time_limit=60.0)
@@ -99,18 +103,6 @@ def main(argv=None) -> int:
             print(f"  reference run {k + 1}: {fmt_s(r.total_s)} (build {r.build_s:.3f} s, solve {r.solve_s:.2f} s, "
                   f"cpu {cpu:.2f} s) {r.status}, objective {r.objective:.4f}, gap {r.gap:.2e}; "
                   f"{r.rows:,} rows × {r.cols:,} cols, {r.nnz:,} nonzeros", flush=True)
-        ref_med = median([r.total_s for r, _ in refs])
-        ref_build = median([r.build_s for r, _ in refs])
-        ref_solve = median([r.solve_s for r, _ in refs])
-        ref_cpu = median([c for _, c in refs])
-        ref_obj = refs[0][0].objective
-        ref_bound = refs[0][0].bound
-
-        # fundopt
-        runs = []
-        out = a.workdir / f"core-{n}-portfolio.xlsx"
-        note = ""
-        for k in range(a.runs):
             elapsed = time.perf_counter() - t_start
             remaining = a.budget_s - elapsed
             last = runs[-1].wall if runs else 0.0
@@ -134,11 +126,18 @@ def main(argv=None) -> int:
             m.phases = phases
             cpu = "—" if m.cpu is None else f"{m.cpu:.2f} s"
             print(f"  fundopt run {k + 1}: {fmt_s(m.wall)} wall, cpu {cpu}, peak RSS {rss}, exit {m.rc}, "
-                  f"{m.status}, objective {m.objective}; load {load:.1f}", flush=True)
+                  f"{m.status}, objective {m.objective}; load {load:.1f}; "
+                  f"this pair {m.wall / r.total_s:.2f}×", flush=True)
             if m.rc != 0:
                 note = f"fundopt failed (exit {m.rc}): {m.stderr[-800:]!r}"
                 print(f"  FAILURE: {note}")
                 break
+        ref_med = median([r.total_s for r, _ in refs])
+        ref_build = median([r.build_s for r, _ in refs])
+        ref_solve = median([r.solve_s for r, _ in refs])
+        ref_cpu = median([c for _, c in refs])
+        ref_obj = refs[0][0].objective
+        ref_bound = refs[0][0].bound
         done = [m for m in runs if not m.timed_out and m.rc == 0]
         fo_med = median([m.wall for m in done]) if done else None
         fo_cpu = median([m.cpu for m in done]) if done else None
@@ -165,7 +164,7 @@ def main(argv=None) -> int:
         print(f"  => reference median {fmt_s(ref_med)} (build {ref_build:.3f} s + solve {ref_solve:.2f} s, cpu "
               f"{ref_cpu:.2f} s) | fundopt run median {fmt_s(fo_med) if fo_med else '> ' + fmt_s(runs[-1].wall)} "
               f"(cpu {fmt_s(fo_cpu)}) over {len(done)} run(s) | ratio "
-              f"{f'{ratio:.1f}×' if ratio else '> ' + format(runs[-1].wall / ref_med, '.0f') + '×'}"
+              f"{f'{ratio:.2f}×' if ratio else '> ' + format(runs[-1].wall / ref_med, '.0f') + '×'}"
               + (f" | peak RSS {rss / 1024:.0f} MB" if rss else ""))
         estimate = None
         rows.append((n, ref_med, fo_med if fo_med else -runs[-1].wall, ratio, agree_text, rss, estimate))
@@ -180,7 +179,7 @@ def main(argv=None) -> int:
             continue
         fo = fmt_s(fo_med) if fo_med and fo_med > 0 else (
             f"> {-fo_med:.0f} s (killed" + (f"; est. ≈ {estimate:,.0f} s)" if estimate else ")"))
-        rt = f"{ratio:.1f}×" if ratio else f"> {-fo_med / ref_med:.0f}×"
+        rt = f"{ratio:.2f}×" if ratio else f"> {-fo_med / ref_med:.0f}×"
         print(f"{n:>7,}   {fmt_s(ref_med):>9}   {fo:<34} {rt:>7}    {agree_text:<17}  "
               f"{'—' if not rss else f'{rss / 1024:.0f} MB'}")
     print(f"\ntotal wall time {time.perf_counter() - t_start:.0f} s")
