@@ -450,7 +450,7 @@ def _free_part(mat: _Matrix, lo, up, free: np.ndarray) -> _Part | None:
     at[free] = 0.0
     activity = mat.activity(at)  # of the held columns
     counts = mat.start[free + 1] - mat.start[free]
-    fe = np.repeat(mat.start[free] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))  # their entries
+    fe = _ranges(mat.start[free], counts)  # their entries
     entry_row = mat.row[fe]
     used = np.zeros(mat.m, dtype=bool)
     used[entry_row] = True
@@ -506,6 +506,12 @@ def _row_range(entry_row, value, col_lo, col_up, counts, m: int) -> tuple[np.nda
     least[np.bincount(entry_row, weights=np.isneginf(low), minlength=m) > 0] = -np.inf
     most[np.bincount(entry_row, weights=np.isposinf(high), minlength=m) > 0] = np.inf
     return least, most
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """starts[i], starts[i] + 1, …, starts[i] + counts[i] − 1 for each i in turn, in one array (the
+    entries of columns by their first entry and number, or of candidates in a sorted list)."""
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
 
 
 _HELD = threading.local()
@@ -644,7 +650,8 @@ def _fill(s: Structure, mat: _Matrix, x: np.ndarray, z: np.ndarray, duals, sign:
     stake_cost = mat.cost[np.maximum(s.stake_col[ks], 0)]
     gain = mat.cost[sel] + np.where(single, 0.0, mat.cost[s.start_col[ks]])
     best_gain = gain + np.where(has_stake, stake_cost * s.stake_hi[ks], 0.0)
-    ks = ks[sign * best_gain > 0]
+    worth = sign * best_gain > 0
+    ks, gain = ks[worth], gain[worth]  # gain[i]: of ks[i]'s Select and Start columns
     if not len(ks):
         return False
     rows, cand, base, per_stake = _touch(s, mat, ks)
@@ -676,7 +683,7 @@ def _fill(s: Structure, mat: _Matrix, x: np.ndarray, z: np.ndarray, duals, sign:
             stake = None
         else:
             stake = _largest_stake(now, b1, lo[rr], up[rr], float(s.stake_lo[k]), float(s.stake_hi[k]))
-            if stake is None or sign * (gain_of(mat, s, k) + mat.cost[s.stake_col[k]] * stake) <= 0:
+            if stake is None or sign * (gain[i] + mat.cost[s.stake_col[k]] * stake) <= 0:
                 return False
         r[rr] = now if stake is None else now + b1 * stake
         for j in (int(s.select[p]), int(s.start_col[k])):
@@ -693,7 +700,7 @@ def _fill(s: Structure, mat: _Matrix, x: np.ndarray, z: np.ndarray, duals, sign:
     at, block = 0, FILL_BLOCK
     while at < len(order):
         chunk = order[at:at + block]
-        hits = np.flatnonzero(_would_take(s, mat, ks, chunk, bounds, rows, base, per_stake, r, z, lo, up, sign))
+        hits = np.flatnonzero(_would_take(s, mat, ks, gain, chunk, bounds, rows, base, per_stake, r, z, lo, up, sign))
         if not len(hits):
             at += len(chunk)
             block = min(2 * block, FILL_BLOCK_MAX)
@@ -711,7 +718,7 @@ FILL_BLOCK = 16
 FILL_BLOCK_MAX = 1024
 
 
-def _would_take(s: Structure, mat: _Matrix, ks, chunk, bounds, rows, base, per_stake, r, z, lo, up,
+def _would_take(s: Structure, mat: _Matrix, ks, gain, chunk, bounds, rows, base, per_stake, r, z, lo, up,
                 sign: float) -> np.ndarray:
     """For each candidate ``chunk[i]`` of :func:`_fill`: whether its ``take`` would fund it with
     the rows at ``r`` — the same arithmetic, on every candidate at once (per row: the activity
@@ -723,7 +730,7 @@ def _would_take(s: Structure, mat: _Matrix, ks, chunk, bounds, rows, base, per_s
     a = bounds[chunk]
     counts = bounds[chunk + 1] - a
     seg = np.repeat(np.arange(n), counts)
-    e = np.repeat(a, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+    e = _ranges(a, counts)
     rr, per = rows[e], per_stake[e]
     now = r[rr] + base[e]
     low, high = lo[rr], up[rr]
@@ -741,16 +748,9 @@ def _would_take(s: Structure, mat: _Matrix, ks, chunk, bounds, rows, base, per_s
         np.maximum.at(least, seg, np.where(pos, to_lo, np.where(neg, to_up, -np.inf)))
         none = (hi < least - 1e-12) | (hi <= 1e-9)
         stake = np.maximum(hi, s.stake_lo[k])
-        start = s.start_col[k]
-        gain = mat.cost[sel] + np.where(start != sel, mat.cost[start], 0.0)
-        loses = sign * (gain + mat.cost[np.maximum(s.stake_col[k], 0)] * stake) <= 0
+        loses = sign * (gain[chunk] + mat.cost[np.maximum(s.stake_col[k], 0)] * stake) <= 0
         ok &= ~staked | (~none & ~loses)
     return ok
-
-
-def gain_of(mat: _Matrix, s: Structure, k: int) -> float:
-    sel = s.select[s.proj[k]]
-    return float(mat.cost[sel] + (mat.cost[s.start_col[k]] if s.start_col[k] != sel else 0.0))
 
 
 def _largest_stake(now, per, lo, up, floor: float, ceiling: float) -> float | None:
@@ -786,7 +786,7 @@ def _touch(s: Structure, mat: _Matrix, ks: np.ndarray):
     who = np.concatenate(who)
     kind = np.concatenate(kind)
     counts = mat.start[cols + 1] - mat.start[cols]
-    entry = np.repeat(mat.start[cols], counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    entry = _ranges(mat.start[cols], counts)
     rows = mat.row[entry]
     cand = np.repeat(who, counts)
     val = mat.val[entry]

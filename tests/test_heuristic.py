@@ -450,65 +450,13 @@ def test_the_held_instance_of_a_thread_is_made_once(monkeypatch):
     assert heuristic._HELD.highs[1].getOptionValue("mip_rel_gap")[1] == 1e-3
 
 
-def _fill_one_by_one(s, mat, x, z, duals, sign) -> bool:
-    """heuristic._fill as it was written first: each candidate tried on its own, in order."""
-    out = np.flatnonzero((z[s.select] < 0.5) & (mat.up[s.select] >= 1.0))
-    if not len(out):
-        return False
-    r = mat.activity(x)
-    lo = mat.row_lo - 1e-9 * (1.0 + np.abs(np.where(np.isfinite(mat.row_lo), mat.row_lo, 0.0)))
-    up = mat.row_up + 1e-9 * (1.0 + np.abs(np.where(np.isfinite(mat.row_up), mat.row_up, 0.0)))
-    left_out = np.zeros(len(s.select), dtype=bool)
-    left_out[out] = True
-    ks = np.flatnonzero(left_out[s.proj])
-    sel = s.select[s.proj[ks]]
-    gain = mat.cost[sel] + np.where(s.start_col[ks] == sel, 0.0, mat.cost[s.start_col[ks]])
-    best_gain = gain + np.where(s.stake_col[ks] >= 0, mat.cost[np.maximum(s.stake_col[ks], 0)] * s.stake_hi[ks], 0.0)
-    ks = ks[sign * best_gain > 0]
-    if not len(ks):
-        return False
-    rows, cand, base, per_stake = heuristic._touch(s, mat, ks)
-    after = r[rows] + base + np.where(per_stake > 0, per_stake, 0.0) * s.stake_lo[ks][cand] \
-        + np.where(per_stake < 0, per_stake, 0.0) * s.stake_lo[ks][cand]
-    fits = np.ones(len(ks), dtype=bool)
-    fits[cand[(after < lo[rows]) | (after > up[rows])]] = False
-    rc = sign * (duals[s.start_col[ks]] + np.where(s.stake_col[ks] >= 0, duals[np.maximum(s.stake_col[ks], 0)]
-                                                   * s.stake_hi[ks], 0.0))
-    order = [i for i in np.lexsort((ks, -rc)).tolist() if fits[i]]
-    bounds = np.searchsorted(cand, np.arange(len(ks) + 1))
-    added = False
-    for i in order:
-        k = int(ks[i])
-        p = int(s.proj[k])
-        if z[s.select[p]] >= 0.5:
-            continue
-        a, b = bounds[i], bounds[i + 1]
-        rr, b0, b1 = rows[a:b], base[a:b], per_stake[a:b]
-        now = r[rr] + b0
-        if s.stake_col[k] < 0:
-            if np.any(now < lo[rr]) or np.any(now > up[rr]):
-                continue
-            stake = None
-        else:
-            stake = heuristic._largest_stake(now, b1, lo[rr], up[rr], float(s.stake_lo[k]), float(s.stake_hi[k]))
-            if stake is None or sign * (heuristic.gain_of(mat, s, k) + mat.cost[s.stake_col[k]] * stake) <= 0:
-                continue
-        r[rr] = now if stake is None else now + b1 * stake
-        for j in (int(s.select[p]), int(s.start_col[k])):
-            x[j] = 1.0
-            z[j] = 1.0
-        if stake is not None:
-            x[s.stake_col[k]] = stake
-        added = True
-    return added
-
-
 @pytest.mark.parametrize("seed,n", [(0, 60), (3, 150), (5, 250)])
 def test_the_fill_funds_what_trying_one_start_at_a_time_funds(seed, n, monkeypatch):
-    """_fill finds the next start to fund a block of candidates at a time: from random portfolios
-    (some breaking rows, some with room to fill) on pipelines with start windows, partial stakes
-    and sector shares, it funds the same starts at the same stakes, bit for bit, as trying each
-    candidate on its own, with blocks of one, of a few and of all of them."""
+    """_fill finds the next start to fund a block of candidates at a time (_would_take): from random
+    portfolios (some breaking rows, some with room to fill) on pipelines with start windows,
+    partial stakes and sector shares, it funds the same starts at the same stakes, bit for bit, as
+    trying each candidate on its own (every candidate handed to take()), with blocks of one, of a
+    few and of all of them."""
     data = knapsack(seed, n)
     solver = Solver(SolverSettings(mip_gap=1e-4))
     solver.solve(build(data))
@@ -532,7 +480,9 @@ def test_the_fill_funds_what_trying_one_start_at_a_time_funds(seed, n, monkeypat
                 x[s.stake_col[k]] = float(rng.uniform(s.stake_lo[k], s.stake_hi[k]))
         z = np.where(mat.integer, x, 0.0)
         expected_x, expected_z = x.copy(), z.copy()
-        expected = _fill_one_by_one(s, mat, expected_x, expected_z, duals, sign)
+        with monkeypatch.context() as mp:  # one by one: take() decides on every candidate in turn
+            mp.setattr(heuristic, "_would_take", lambda s, mat, ks, gain, chunk, *rest: np.ones(len(chunk), dtype=bool))
+            expected = heuristic._fill(s, mat, expected_x, expected_z, duals, sign)
         for block, most in ((1, 1), (2, 8), (16, 1024), (10**6, 10**6)):
             monkeypatch.setattr(heuristic, "FILL_BLOCK", block)
             monkeypatch.setattr(heuristic, "FILL_BLOCK_MAX", most)
