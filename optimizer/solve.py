@@ -760,7 +760,7 @@ class Solver:
         one job after another with :meth:`solve_with_fixed` would leave it; each Outcome is read
         from its own columns. ``start`` is an optional first incumbent.
         """
-        if _workers(workers, len(jobs)) <= 1:
+        if self._copies(workers, len(jobs)) <= 1:
             for i, (var, value, start) in enumerate(jobs):
                 yield i, self.solve_with_fixed(m, var, value, start)
             return
@@ -779,7 +779,7 @@ class Solver:
         solved side by side, one thread per core. The Pyomo model ends as it began, with the
         last variant's answer loaded.
         """
-        if _workers(workers, len(variants)) <= 1:
+        if self._copies(workers, len(variants)) <= 1:
             outcomes = []
             for change, undo in variants:
                 change()
@@ -798,41 +798,36 @@ class Solver:
         c = self._compiled(m)  # the persistent instance back in step with the model
         return [o for _, o in self._solve_copies(c, tasks, workers)]
 
+    def _copies(self, workers: int | None, tasks: int) -> int:
+        """How many copies solve ``tasks`` side by side: ``workers`` when given, else one a core,
+        and no more than the settings' ``threads`` (a batch worker's run keeps to its core)."""
+        if workers is None and self.settings.threads:
+            workers = min(int(self.settings.threads), _workers(None, tasks))
+        return _workers(workers, tasks)
+
     def _solve_copies(self, c: _Compiled, tasks, workers: int | None, matrix=None):
-        """Solve ``(model, fix, start)`` tasks on per-thread HiGHS copies; yield (index, Outcome) in
-        order. ``fix`` is None or ``(column, lower, upper)``: that column fixed for the task (see
+        """Solve ``(model, fix, start)`` tasks on HiGHS copies side by side (optimizer/copies.py:
+        a thread here and forked worker processes); yield (index, Outcome) in order. ``fix`` is
+        None or ``(column, lower, upper)``: that column fixed for the task (see
         :meth:`_Compiled.fixed_bounds`), freed afterwards. ``matrix``: the heuristic's reading of
-        the model when every task has the same one (:meth:`_Compiled.matrix`), else each copy reads
-        its model once."""
-        import threading
+        the model when every task has the same one (:meth:`_Compiled.matrix`), else each copy
+        reads its model once."""
+        from .copies import side_by_side
 
         options = {k: v for k, v in self.settings.highs_options().items() if k != "threads"}
         structure = c.structure()
         basis = self._basis if self._basis_dims == (c.h.getNumCol(), c.h.getNumRow()) else None
-        results: dict[int, object] = {}
-        ready = threading.Condition()
-        claim = iter(range(len(tasks)))
-        stop = threading.Event()
-
-        def work() -> None:
-            try:
-                run_tasks()
-            finally:
-                import highspy
-
-                highspy.Highs.resetThreadScheduler(False)  # this thread's HiGHS workers go with it
-
         shared = matrix
 
-        def run_tasks() -> None:
+        def solve_all(claim, put) -> None:
+            """One copy: solve claimed tasks one after another on this thread's HiGHS instance."""
             h = new_highs()
             for k, v in options.items():
                 h.setOptionValue(k, v)
             h.setOptionValue("threads", 1)  # one core a copy
             held = matrix = None
-            while not stop.is_set():
-                with ready:
-                    i = next(claim, None)
+            while True:
+                i = claim()
                 if i is None:
                     return
                 model, fix, start = tasks[i]
@@ -859,39 +854,42 @@ class Solver:
                         h.changeColBounds(j, bounds[0][j], bounds[1][j])
                 except Exception as exc:  # handed to the caller's thread
                     item = exc
-                with ready:
-                    results[i] = item
-                    ready.notify_all()
+                put(i, item)
 
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(_workers(workers, len(tasks)))]
-        for t in threads:
-            t.start()
+        def release() -> None:
+            import highspy
+
+            highspy.Highs.resetThreadScheduler(False)  # this thread's HiGHS workers go with it
+
         answer = None  # the last solution yielded, loaded into the model with the last task
-        try:
-            for i in range(len(tasks)):
-                with ready:
-                    ready.wait_for(lambda: i in results)
-                    item = results.pop(i)
-                if isinstance(item, Exception):
-                    raise SolverError(f"HiGHS failed: {item}") from item
-                status, obj, bound, seconds, x = item
-                last = i == len(tasks) - 1
-                outcome = self._outcome(c, status, obj, bound, seconds, x, load=last)
-                if outcome.solved:
-                    answer = x
-                elif last and answer is not None:  # the last answer there is, as one by one
-                    self._load(c, answer)
-                yield i, outcome
-        finally:
-            stop.set()
-            for t in threads:
-                t.join()
+        for i, item in _answers(side_by_side(len(tasks), self._copies(workers, len(tasks)), solve_all, release)):
+            if isinstance(item, Exception):
+                raise SolverError(f"HiGHS failed: {item}") from item
+            status, obj, bound, seconds, x = item
+            last = i == len(tasks) - 1
+            outcome = self._outcome(c, status, obj, bound, seconds, x, load=last)
+            if outcome.solved:
+                answer = x
+            elif last and answer is not None:  # the last answer there is, as one by one
+                self._load(c, answer)
+            yield i, outcome
 
     @property
     def version(self) -> str:
         import highspy
 
         return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+
+
+def _answers(answers):
+    """The (index, item) pairs of :func:`optimizer.copies.side_by_side`, its own failure (a
+    solver that could not run, twice) told as HiGHS's."""
+    try:
+        yield from answers
+    except SolverError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise SolverError(f"HiGHS failed: {exc}") from exc
 
 
 def _search(h, structure, settings, guesses=(), keep: dict | None = None, on_relaxed=None, basis=None,
