@@ -11,15 +11,16 @@ solved), leverage, investors, rules, sector limits, yearly budgets, ESG screen a
 
 1. ``fundopt run`` end to end (subprocess, wall clock; median of ``--runs`` ≥ 3), with the Run
    sheet's phase timings (median per phase) and CPU time. Target: ≤ 30 s.
-2. Re-solving the built model vs rebuilding it, for the same analysis: ``--resolves`` N (10)
-   removal-cost re-solves of funded projects (every k-th of portfolio 1, must-fund ones left out)
-   * re-solve: what optimizer.analysis.explain does — ``Select[p]`` fixed to 0 on the one built
-     model, each re-solve offered the run's portfolio without p as a first incumbent, the N
-     re-solves run on copies of the built HiGHS model on two threads
-     (``Solver.solve_each_fixed``); wall clock of all N;
+2. Re-solving the built model vs rebuilding it, for the same analyses: the exact re-solves the
+   run makes for removal costs and break-even NPVs (``optimizer.analysis.explain.exact_jobs``:
+   up to ``explain_limit`` projects forced out and as many forced in, nearest the margin first;
+   ``--resolves`` N takes N of them, spread evenly)
+   * re-solve: what explain does — ``Select[p]`` fixed on the one built model, each re-solve
+     offered the run's portfolio changed by p as a first incumbent, the re-solves run on copies
+     of the built HiGHS model side by side (``Solver.solve_each_fixed``: a thread and a forked
+     process); wall clock of all of them;
    * rebuild: ``models.portfolio.build(data)`` from scratch, the nations' ideals (computed once,
-     as data) written into its ``ideal`` parameters, ``Select[p]`` fixed to 0, a new Solver,
-     solved.
+     as data) written into its ``ideal`` parameters, ``Select[p]`` fixed, a new Solver, solved.
    Each side runs ``--rounds`` (5) times, alternating which goes first; each total is the median
    round. Both totals, per re-solve means, the ratio of the medians (target: re-solve ≥ 5× faster
    than rebuild), each round's ratio, and a check that both give the same objective within the gap.
@@ -41,13 +42,14 @@ from common import (DEFAULT_WORKDIR, ROOT, agree, code_check, code_version, load
                     median, phase_of_stack, read_run_sheet, run_fundopt, stack_summary)
 
 
-def resolve_vs_rebuild(path: Path, count: int, rounds: int = 5) -> dict:
-    """Time ``count`` removal-cost re-solves on one built model vs rebuild-and-solve for each, in
-    ``rounds`` rounds (medians)."""
+def resolve_vs_rebuild(path: Path, count: int | None, rounds: int = 5) -> dict:
+    """Time the run's exact re-solves (removal cost and break-even; ``count``: every k-th of
+    them) on one built model vs rebuild-and-solve for each, in ``rounds`` rounds (medians)."""
     sys.path.insert(0, str(ROOT))
     from models.agreement import needs_ideals
     from models.portfolio import build
     from optimizer.analysis.agreement import has_scores, ideal_values
+    from optimizer.analysis.explain import exact_jobs
     from optimizer.solve import Solver, SolverSettings
     from optimizer.workbook.validate import read_pipeline
 
@@ -58,38 +60,38 @@ def resolve_vs_rebuild(path: Path, count: int, rounds: int = 5) -> dict:
     solver = Solver(settings)
     ideals = ideal_values(m, solver, data) if (needs_ideals(data) or has_scores(data)) else {}
     best = solver.solve(m)  # (with the ideals stored, the satisfaction rules are those of the run)
+    values, relaxed = solver.values(), solver.relaxed
     setup = time.perf_counter() - t0
-    funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
-    step = max(1, len(funded) // count)
-    chosen = funded[::step][:count]
-
-    # what optimizer/analysis/explain.py does: every forced re-solve on the one built model,
-    # each offered the run's portfolio without p as its first incumbent, on copies in threads
-    from optimizer.analysis.explain import Incumbents
-
-    guess = Incumbents(m, solver, data, best, solver.values())
-    jobs = [(m.Select[p], 0, guess.without(p)) for p in chosen]
+    # the re-solves optimizer/analysis/explain.py makes in the run: each project forced out (its
+    # removal cost) or in (its break-even NPV), offered the run's portfolio changed by that
+    # project as a first incumbent; on copies of the built HiGHS model, side by side
+    planned = exact_jobs(m, solver, data, best, values, relaxed)
+    if count and count < len(planned):
+        step = len(planned) / count
+        planned = [planned[int(k * step)] for k in range(count)]
+    keys = [key for key, _ in planned]
+    jobs = [job for _, job in planned]
     resolve_obj, rebuild_obj = {}, {}
 
     def resolve_all() -> float:
         t = time.perf_counter()
         for i, o in solver.solve_each_fixed(m, jobs):
-            resolve_obj[chosen[i]] = o.objective if o.solved else None
+            resolve_obj[keys[i]] = o.objective if o.solved else None
         return time.perf_counter() - t
 
     def rebuild_all() -> tuple[float, dict, dict]:
         took, built = {}, {}
-        for p in chosen:
+        for (p, level) in keys:
             t = time.perf_counter()
             m2 = build(data)
             if hasattr(m2, "ideal"):
                 for n, v in ideals.items():
                     m2.ideal[n] = v
-            built[p] = time.perf_counter() - t
-            m2.Select[p].fix(0)
+            built[p, level] = time.perf_counter() - t
+            m2.Select[p].fix(level)
             o2 = Solver(settings).solve(m2)
-            took[p] = time.perf_counter() - t
-            rebuild_obj[p] = o2.objective if o2.solved else None
+            took[p, level] = time.perf_counter() - t
+            rebuild_obj[p, level] = o2.objective if o2.solved else None
         return sum(took.values()), took, built
 
     # rounds alternate which side goes first; each side's figure is its median round
@@ -101,17 +103,18 @@ def resolve_vs_rebuild(path: Path, count: int, rounds: int = 5) -> dict:
         else:
             resolve_rounds.append(resolve_all())
             rebuild_rounds.append(rebuild_all())
-    total = median(resolve_rounds)
-    resolve_t = {p: total / len(chosen) for p in chosen}  # wall clock shared by the threads
-    rebuild_t = {p: median([rd[1][p] for rd in rebuild_rounds]) for p in chosen}
-    rebuild_build = {p: median([rd[2][p] for rd in rebuild_rounds]) for p in chosen}
+    per_kind = {}
+    for level, kind in ((0, "removal cost (forced out)"), (1, "break-even (forced in)")):
+        ks = [k for k in keys if k[1] == level]
+        if ks:
+            per_kind[kind] = dict(count=len(ks),
+                                  rebuild=median([sum(rd[1][k] for k in ks) for rd in rebuild_rounds]))
     round_ratios = [rb[0] / rs for rb, rs in zip(rebuild_rounds, resolve_rounds) if rs > 0]
-
-    mismatches = [p for p in chosen if not agree(resolve_obj[p], rebuild_obj[p], settings.mip_gap)]
-    return dict(setup=setup, objective=best.objective, funded=len(best.choices), chosen=chosen,
-                resolve=total, rebuild=median([rd[0] for rd in rebuild_rounds]), rounds=rounds,
-                round_ratios=round_ratios,
-                rebuild_build=sum(rebuild_build.values()), resolve_t=resolve_t, rebuild_t=rebuild_t,
+    mismatches = [k for k in keys if not agree(resolve_obj[k], rebuild_obj[k], settings.mip_gap)]
+    return dict(setup=setup, objective=best.objective, funded=len(best.choices), keys=keys,
+                resolve=median(resolve_rounds), rebuild=median([rd[0] for rd in rebuild_rounds]), rounds=rounds,
+                round_ratios=round_ratios, per_kind=per_kind,
+                rebuild_build=median([sum(rd[2].values()) for rd in rebuild_rounds]),
                 resolve_obj=resolve_obj, rebuild_obj=rebuild_obj, mismatches=mismatches, gap=settings.mip_gap)
 
 
@@ -120,7 +123,8 @@ def main(argv=None) -> int:
     ap.add_argument("--projects", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--resolves", type=int, default=10, help="removal-cost re-solves to compare (N)")
+    ap.add_argument("--resolves", type=int, default=None,
+                    help="compare N of the run's exact re-solves, spread over them (default: all; 0: none)")
     ap.add_argument("--rounds", type=int, default=5, help="rounds of the N re-solves each way (medians)")
     ap.add_argument("--timeout", type=float, default=420.0, help="seconds before a fundopt run is stopped")
     ap.add_argument("--budget-s", type=float, default=600.0, help="wall-time budget of the whole benchmark")
@@ -145,24 +149,25 @@ def main(argv=None) -> int:
     # 2. re-solve vs rebuild (bounded: N MIP re-solves each way), first so that the end-to-end
     #    runs get the rest of the budget
     rr = None
-    if not a.skip_resolve and a.resolves > 0:
-        print(f"\n-- re-solve vs rebuild: {a.resolves} removal-cost re-solves (Select[p] fixed to 0), "
-              f"{a.rounds} rounds each way (medians; the rounds alternate which goes first)", flush=True)
+    if not a.skip_resolve and a.resolves != 0:
+        which = "every exact re-solve the run makes" if a.resolves is None else f"{a.resolves} of the run's exact re-solves"
+        print(f"\n-- re-solve vs rebuild: {which} (Select[p] fixed to 0 or 1), {a.rounds} rounds each way "
+              f"(medians; the rounds alternate which goes first)", flush=True)
         rr = resolve_vs_rebuild(path, a.resolves, a.rounds)
+        n = len(rr["keys"])
         print(f"  one build + ideals + first solve: {rr['setup']:.2f} s; objective {rr['objective']:.4f}, "
-              f"{rr['funded']} funded; projects: {', '.join(rr['chosen'])}")
-        for p in rr["chosen"]:
-            print(f"  {p:<10} re-solve {rr['resolve_t'][p]:6.2f} s  rebuild+solve {rr['rebuild_t'][p]:6.2f} s  "
-                  f"objective {rr['resolve_obj'][p]} / {rr['rebuild_obj'][p]}")
-        n = len(rr["chosen"])
+              f"{rr['funded']} funded; {n} re-solves: "
+              + ", ".join(f"{v['count']} {k}" for k, v in rr["per_kind"].items()))
+        for k, v in rr["per_kind"].items():
+            print(f"  {k:<28} rebuild + solve {v['rebuild']:6.2f} s ({v['rebuild'] / v['count'] * 1e3:.1f} ms each)")
         ratio = rr["rebuild"] / rr["resolve"] if rr["resolve"] > 0 else None
-        print(f"  => re-solve on the built model: {rr['resolve']:.2f} s total ({rr['resolve'] / n:.2f} s each); "
-              f"rebuild + solve: {rr['rebuild']:.2f} s total ({rr['rebuild'] / n:.2f} s each, of which build "
-              f"{rr['rebuild_build'] / n:.2f} s); rebuild / re-solve = {ratio:.2f}× "
+        print(f"  => re-solve on the built model: {rr['resolve']:.2f} s total ({rr['resolve'] / n * 1e3:.1f} ms each); "
+              f"rebuild + solve: {rr['rebuild']:.2f} s total ({rr['rebuild'] / n * 1e3:.1f} ms each, of which build "
+              f"{rr['rebuild_build'] / n * 1e3:.1f} ms); rebuild / re-solve = {ratio:.2f}× "
               f"(target ≥ 5×: {'met' if ratio and ratio >= 5 else 'NOT met'})")
         print("  rebuild / re-solve in each round: " + ", ".join(f"{x:.2f}×" for x in rr["round_ratios"]))
-        print(f"  objectives agree within the gap {rr['gap']:g}: "
-              + ("yes, all" if not rr["mismatches"] else f"NO for {', '.join(rr['mismatches'])}"))
+        bad = ", ".join(f"{p} {'in' if level else 'out'}" for p, level in rr["mismatches"])
+        print(f"  objectives agree within the gap {rr['gap']:g}: " + ("yes, all" if not bad else f"NO for {bad}"))
 
     # 1. end to end
     print(f"\n-- fundopt run end to end (median of {a.runs})", flush=True)

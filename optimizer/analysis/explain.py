@@ -95,6 +95,46 @@ def can_enter(data: Pipeline, pid: str) -> bool:
     return p.decision != "exclude" and data.approved(p) and not data.screened_by_esg(p)
 
 
+@dataclass
+class _Plan:
+    """Which projects get an exact re-solve, in what order, and the estimates of the others."""
+
+    order_out: list[str]
+    order_in: list[str]
+    estimates_out: dict[str, float | None]
+    estimates_in: dict[str, float | None]
+    keys: list[tuple[str, int]]  # (project, 0: forced out / 1: forced in), one per exact re-solve
+    jobs: list[tuple]            # (Select[p], level, first incumbent), as Solver.solve_each_fixed takes them
+
+
+def _plan(m, solver: Solver, data: Pipeline, best: Outcome, values=None, relaxed=None) -> _Plan:
+    funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
+    candidates = [p for p in data.ids if p not in best.choices and can_enter(data, p)]
+    limit = data.fund.explain_limit
+    order_out, order_in = list(funded), list(candidates)
+    estimates_out: dict[str, float | None] = {}
+    estimates_in: dict[str, float | None] = {}
+    if len(funded) > limit or len(candidates) > limit:
+        estimates_out, estimates_in = _lp_estimates(m, solver, data, funded, candidates, solver.settings, relaxed)
+        order_out.sort(key=lambda p: (estimates_out.get(p) is None, estimates_out.get(p) or 0.0))
+        order_in.sort(key=lambda p: (estimates_in.get(p) is None, estimates_in.get(p) or 0.0))
+    out_exact = order_out[:limit]
+    in_exact = order_in[:limit] if npv_weight(data) is not None else []
+    guess = Incumbents(m, solver, data, best, values) if values is not None and (out_exact or in_exact) else None
+    jobs = [(m.Select[p], 0, guess and guess.without(p)) for p in out_exact]
+    jobs += [(m.Select[p], 1, guess and guess.with_(p)) for p in in_exact]
+    keys = [(p, 0) for p in out_exact] + [(p, 1) for p in in_exact]
+    return _Plan(order_out, order_in, estimates_out, estimates_in, keys, jobs)
+
+
+def exact_jobs(m, solver: Solver, data: Pipeline, best: Outcome, values=None, relaxed=None) -> list[tuple]:
+    """The exact re-solves :func:`explain` makes, in its order: ``((project, level), job)`` with
+    level 0 for a removal cost (forced out), 1 for a break-even NPV (forced in), and ``job`` as
+    :meth:`Solver.solve_each_fixed` takes it (benchmarks/bench_analyses.py times them)."""
+    plan = _plan(m, solver, data, best, values, relaxed)
+    return list(zip(plan.keys, plan.jobs))
+
+
 def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
             progress=None, values=None, relaxed=None) -> tuple[dict[str, Figure], dict[str, Figure]]:
     """(removal cost per funded project, break-even NPV per project that could enter).
@@ -104,39 +144,24 @@ def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
     (:attr:`Solver.relaxed` right after it), from which the estimates come.
     """
     objective = objective_of(best)
-    funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
-    candidates = [p for p in data.ids if p not in best.choices and can_enter(data, p)]
-    limit = data.fund.explain_limit
-    locked = set(best.choices) - set(funded)
+    locked = {p for p in best.choices if data.by_id[p].decision == "must fund"}
     removal: dict[str, Figure] = {p: Figure(None, True) for p in best.choices if p in locked}
     entry: dict[str, Figure] = {}
-    order_out, order_in = list(funded), list(candidates)
-    estimates_out: dict[str, float | None] = {}
-    estimates_in: dict[str, float | None] = {}
-    if len(funded) > limit or len(candidates) > limit:
-        estimates_out, estimates_in = _lp_estimates(m, solver, data, funded, candidates, solver.settings, relaxed)
-        order_out.sort(key=lambda p: (estimates_out.get(p) is None, estimates_out.get(p) or 0.0))
-        order_in.sort(key=lambda p: (estimates_in.get(p) is None, estimates_in.get(p) or 0.0))
+    plan = _plan(m, solver, data, best, values, relaxed)
     per_npv = npv_weight(data)
-    out_exact = order_out[:limit]
-    in_exact = order_in[:limit] if per_npv is not None else []
-    guess = Incumbents(m, solver, data, best, values) if values is not None and (out_exact or in_exact) else None
-    jobs = [(m.Select[p], 0, guess and guess.without(p)) for p in out_exact]
-    jobs += [(m.Select[p], 1, guess and guess.with_(p)) for p in in_exact]
     forced: dict[tuple[str, int], float | None] = {}
-    keys = [(p, 0) for p in out_exact] + [(p, 1) for p in in_exact]
-    for i, outcome in solver.solve_each_fixed(m, jobs):
-        forced[keys[i]] = objective_of(outcome) if outcome.solved else None
+    for i, outcome in solver.solve_each_fixed(m, plan.jobs):
+        forced[plan.keys[i]] = objective_of(outcome) if outcome.solved else None
         if progress:
-            progress(i + 1, len(jobs))
-    for p in order_out:
+            progress(i + 1, len(plan.jobs))
+    for p in plan.order_out:
         if (p, 0) in forced:
             value = forced[p, 0]
             # a re-solve can beat the run's portfolio by up to its mip_gap: never a negative cost
             removal[p] = Figure(None if value is None else max(0.0, objective - value), True)
         else:
-            removal[p] = Figure(estimates_out.get(p), False)
-    for p in order_in:
+            removal[p] = Figure(plan.estimates_out.get(p), False)
+    for p in plan.order_in:
         npv = data.by_id[p].npv
         if per_npv is None:  # the objective does not count NPV: no NPV makes the project enter
             entry[p] = Figure(None, True)
@@ -144,7 +169,7 @@ def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
             value = forced[p, 1]
             entry[p] = Figure(None if value is None else npv + max(0.0, objective - value) / per_npv, True)
         else:
-            loss = estimates_in.get(p)
+            loss = plan.estimates_in.get(p)
             entry[p] = Figure(None if loss is None else npv + loss / per_npv, False)
     return removal, entry
 
