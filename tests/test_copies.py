@@ -173,3 +173,35 @@ def test_threads_setting_keeps_the_re_solves_to_that_many_copies(monkeypatch):
     assert len(done) == 4 and all(s in ("optimal", "infeasible") for s in done)
     assert Solver(EXACT)._copies(None, 4) == min(4, os.cpu_count() or 1)
     assert Solver(EXACT)._copies(3, 4) == 3
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lp_estimates_in_parts_equal_one_relaxation_re_solved_throughout(seed, monkeypatch):
+    """The explanations' LP estimates, in parts on copies (processes or threads), are the figures
+    one relaxation re-solved for every project in turn gives."""
+    from test_solve import EXACT, pipeline
+    from models.portfolio import build
+    from optimizer.analysis import explain
+    from optimizer.solve import Solver
+
+    rng = random.Random(700 + seed)
+    data = pipeline(rng, rng.randint(10, 12))
+    m = build(data)
+    solver = Solver(EXACT)
+    best = solver.solve(m)
+    funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
+    candidates = [p.project_id for p in data.projects if p.project_id not in best.choices]
+    figures = {}
+    for mode, copies_ in (("one", 1), ("processes", 2), ("threads", 2)):
+        if mode == "threads":
+            monkeypatch.setenv(copies.ENVIRONMENT, "threads")
+        monkeypatch.setattr(Solver, "_copies", lambda self, workers, tasks, n=copies_: min(n, max(tasks, 1)))
+        figures[mode] = explain._lp_estimates(m, solver, data, funded, candidates, EXACT)
+    for mode in ("processes", "threads"):
+        for got, want in zip(figures[mode], figures["one"]):
+            assert got.keys() == want.keys()
+            for p in want:
+                assert (got[p] is None) == (want[p] is None), (mode, p)
+                if want[p] is not None:
+                    assert got[p] == pytest.approx(want[p], abs=1e-7), (mode, p)
+    assert any(v for v in figures["one"][0].values())  # some project's loss is not zero

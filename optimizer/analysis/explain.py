@@ -178,15 +178,18 @@ def explain(m, solver: Solver, data: Pipeline, best: Outcome, objective_of,
 LP_RESOLVE_LIMIT = 500
 
 
-def _relaxation(solver: Solver, settings):
-    """The built model's LP relaxation as a separate highspy instance, solved; None if not optimal."""
+def _relaxation(solver: Solver, settings, model=None, threads: int | None = None):
+    """The built model's LP relaxation (``model``: as ``getModel()`` gave it) as a separate highspy
+    instance, solved; None if not optimal."""
     import highspy
     import numpy as np
 
     from ..solve import new_highs
 
     lp = new_highs()
-    lp.passModel(solver.highs().getModel())
+    if threads:
+        lp.setOptionValue("threads", threads)
+    lp.passModel(solver.highs().getModel() if model is None else model)
     n = lp.getNumCol()
     lp.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
     lp.setOptionValue("time_limit", float(settings.time_limit_s))
@@ -197,8 +200,8 @@ def _relaxation(solver: Solver, settings):
 def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, settings, relaxed=None):
     """LP-relaxation estimates: loss in objective when each project is forced out / in.
 
-    Up to ``LP_RESOLVE_LIMIT`` estimates, each is the LP re-solved (warm, dual simplex; the
-    relaxation copied out of the solved HiGHS model once) with Select[p] fixed: the exact loss of
+    Up to ``LP_RESOLVE_LIMIT`` estimates, each is the LP re-solved (warm, dual simplex, on copies of
+    the relaxation side by side: optimizer/copies.py) with Select[p] fixed: the exact loss of
     the relaxation, None when the relaxation has no solution with p forced in. Beyond that, each
     is the reduced-cost bound of the one LP (``relaxed``: the run's own relaxation, as
     :attr:`Solver.relaxed` kept it; solved here when not given): forcing columns S of p from x* to
@@ -216,25 +219,61 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
             sol = lp.getSolution()
             relaxed = (np.asarray(sol.col_value), np.asarray(sol.col_dual))
         return _reduced_cost_estimates(m, data, relaxed, 1.0 if solver.maximizing else -1.0, funded, candidates)
-    lp = _relaxation(solver, settings)
+    from ..copies import side_by_side
+
+    select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
+    asked = [(p, 0) for p in funded] + [(p, 1) for p in candidates]
+    bounds = {k: solver.fixed_bounds(select[k[0]], k[1]) for k in asked}
+    # in as many parts as there are copies (a thread here, forked processes), each part every
+    # n-th estimate in order on its own relaxation: the same parts, so the same warm starts and
+    # the same figures, whichever copy takes a part
+    copies = solver._copies(None, len(asked))
+    parts = [asked[k::copies] for k in range(copies)]
+    model = solver.highs().getModel()
+
+    def solve_all(claim, put) -> None:
+        while (k := claim()) is not None:
+            try:
+                put(k, _losses(solver, settings, model, parts[k], select, bounds))
+            except Exception as exc:  # noqa: BLE001 — raised in the caller's thread
+                put(k, exc)
+
+    def release() -> None:
+        highspy.Highs.resetThreadScheduler(False)
+
+    losses: dict = {}
+    for _, got in side_by_side(len(parts), copies, solve_all, release):
+        if isinstance(got, Exception):
+            raise got
+        if got is None:  # the relaxation has no optimum: no estimates
+            return {}, {}
+        losses.update(got)
+    return {p: losses[p, 0] for p in funded}, {p: losses[p, 1] for p in candidates}
+
+
+def _losses(solver: Solver, settings, model, asked, select, bounds) -> dict | None:
+    """The relaxation's loss for each (project, level) of ``asked``, re-solved one after another
+    from the last basis (dual simplex) on a copy of its own (one HiGHS thread); None when the
+    relaxation itself has no optimum."""
+    import highspy
+
+    lp = _relaxation(solver, settings, model, threads=1)
     if lp is None:
-        return {}, {}
+        return None
     base = lp.getInfo().objective_function_value
     held = lp.getLp()
     lower, upper = held.col_lower_, held.col_upper_
-    select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
-
-    def loss(pid: str, level: int) -> float | None:
-        j = select[pid]
-        lp.changeColBounds(j, *solver.fixed_bounds(j, level))
+    optimal = highspy.HighsModelStatus.kOptimal
+    out = {}
+    for key in asked:
+        j = select[key[0]]
+        lp.changeColBounds(j, *bounds[key])
         lp.run()
-        ok = lp.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        ok = lp.getModelStatus() == optimal
         value = lp.getInfo().objective_function_value
         lp.changeColBounds(j, lower[j], upper[j])
-        return max(0.0, base - value) if ok else None
-
-    out = {p: loss(p, 0) for p in funded}
-    return out, {p: loss(p, 1) for p in candidates}
+        out[key] = max(0.0, base - value) if ok else None
+    return out
 
 
 def _reduced_cost_estimates(m, data: Pipeline, relaxed, sign: float, funded, candidates):
