@@ -129,3 +129,22 @@ def test_rejected_names_the_rules_that_keep_a_project_out(tmp_path):
     # C: forced in, the best is C alone (3) against A (10): break-even NPV 3 + (10 − 3) = 10
     assert reasons["C"]["reason"] == "crowded out"
     assert reasons["C"]["break_even_npv"] == pytest.approx(10)
+
+
+def test_blocking_rules_solve_the_elastic_model_once_a_project(tmp_path, monkeypatch):
+    """The rules keeping a project out come from one elastic solve each: the least change of each
+    rule alone (a further solve a rule in a diagnosis) is not part of that answer."""
+    from optimizer.analysis import diagnosis
+    from optimizer.solve import Solver, SolverSettings
+    from optimizer.workbook.validate import read_pipeline
+
+    projects = [P("A", "S", 5, 10), P("B", "T", 12, 20), P("D", "T", 14, 30)]
+    path = make_workbook(tmp_path / "in.xlsx", projects, fund={"equity_capital": 8, "mip_gap": 0},
+                         sectors=[{"sector": "S"}, {"sector": "T"}])
+    data = read_pipeline(path)
+    solves = []
+    real = Solver.solve
+    monkeypatch.setattr(Solver, "solve", lambda self, m: solves.append(1) or real(self, m))
+    got = diagnosis.blocking_rules(data, SolverSettings(mip_gap=0.0), {}, ["B", "D"], 5)
+    assert got == {"B": ["equity capital (off by 4)"], "D": ["equity capital (off by 6)"]}
+    assert len(solves) == 2
