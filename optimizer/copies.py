@@ -14,8 +14,9 @@ the task numbers are written at once into a pipe that every solver reads four by
 sends back each answer as it has it (pickled: status, objective, bound, column values), and
 ends when the pipe is empty. Where a worker process ends without answering a task it took (it
 was killed, it crashed), that task is solved here. Where forking is not possible (not Linux, too
-many tasks for one pipe write, ``FUNDOPT_COPIES=threads``), the solvers are threads of this
-process, as before.
+many tasks for one pipe write, ``FUNDOPT_COPIES=threads``), and for fewer than
+:data:`FORK_MIN_TASKS` tasks (starting a process costs more than it gains there), the solvers
+are threads of this process.
 
 Each task's answer depends only on the task (every solver starts it from the same state), so the
 answers are the same whichever solver takes which task.
@@ -30,6 +31,10 @@ from collections.abc import Callable, Iterator
 
 #: "threads" keeps every solver in this process
 ENVIRONMENT = "FUNDOPT_COPIES"
+#: fewer tasks than this are solved on threads: a worker process costs about 13 ms to start and
+#: end (the fork, and the first touches of the parent's pages), and gains about 1 ms a task
+#: (500-project benchmark, 200 re-solves in calls of 4, 10, 20, 40: even at about 11)
+FORK_MIN_TASKS = 16
 
 
 class TaskFailed(Exception):
@@ -84,7 +89,7 @@ def side_by_side(count: int, workers: int, solve_all: Callable, on_exit: Callabl
         return t
 
     workers = max(1, min(workers, count))
-    pipe = _task_pipe(count) if workers > 1 and can_fork() else None
+    pipe = _task_pipe(count) if workers > 1 and count >= FORK_MIN_TASKS and can_fork() else None
     threads: list[threading.Thread] = []
     children: list[tuple[int, int]] = []  # (process id, its answers' pipe)
     if pipe is None:

@@ -36,6 +36,7 @@ def squares(slow_here: float = 0.0, here: int | None = None):
 @pytest.mark.parametrize("mode", ["processes", "threads"])
 @pytest.mark.parametrize("count,workers", [(1, 2), (2, 2), (25, 2), (40, 3), (7, 1)])
 def test_every_task_is_answered_once_in_order(count, workers, mode, monkeypatch):
+    monkeypatch.setattr(copies, "FORK_MIN_TASKS", 2)
     if mode == "threads":
         monkeypatch.setenv(copies.ENVIRONMENT, "threads")
     elif not copies.can_fork():
@@ -48,6 +49,15 @@ def test_every_task_is_answered_once_in_order(count, workers, mode, monkeypatch)
         assert answered_by == {os.getpid()}
     elif count >= 25:  # shared: this process takes 10 ms a task, so the worker processes took some
         assert answered_by - {os.getpid()}
+
+
+def test_few_tasks_stay_on_threads(monkeypatch):
+    if not copies.can_fork():
+        pytest.skip("worker processes need fork (Linux)")
+    few = list(side_by_side(copies.FORK_MIN_TASKS - 1, 2, squares(slow_here=0.01)))
+    many = list(side_by_side(copies.FORK_MIN_TASKS + 9, 2, squares(slow_here=0.01)))
+    assert {item[1] for _, item in few} == {os.getpid()}
+    assert {item[1] for _, item in many} - {os.getpid()}
 
 
 @forking
@@ -133,6 +143,8 @@ def test_re_solves_on_processes_equal_threads_and_one_by_one(seed, monkeypatch):
     values = solver.values()
     jobs = [(m.Select[p.project_id], rng.choice((0, 1)), values if rng.random() < 0.5 else None) for p in data.projects]
 
+    monkeypatch.setattr(copies, "FORK_MIN_TASKS", 2)  # processes however few the jobs
+
     def answers(mode, workers):
         if mode == "threads":
             monkeypatch.setenv(copies.ENVIRONMENT, "threads")
@@ -191,6 +203,7 @@ def test_lp_estimates_in_parts_equal_one_relaxation_re_solved_throughout(seed, m
     best = solver.solve(m)
     funded = [p for p in best.choices if data.by_id[p].decision != "must fund"]
     candidates = [p.project_id for p in data.projects if p.project_id not in best.choices]
+    monkeypatch.setattr(copies, "FORK_MIN_TASKS", 2)  # two parts: on a process too
     figures = {}
     for mode, copies_ in (("one", 1), ("processes", 2), ("threads", 2)):
         if mode == "threads":
