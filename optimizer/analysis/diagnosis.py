@@ -134,7 +134,7 @@ def blocking_rules(data: Pipeline, settings, ideals, projects: list[str], limit:
         forced = replace(data, projects=tuple(replace(p, decision="must fund") if p.project_id == pid else p
                                               for p in data.projects))
         rules = [f"{d['rule']} (off by {d['shortfall']:,.6g})"
-                 for d in elastic_diagnosis(forced, settings, ideals, least=False)
+                 for d in elastic_diagnosis(forced, settings, ideals, least_changes=False)
                  if d["rule"] != f"must fund {pid}"]
         if rules:
             out[pid] = rules
@@ -143,13 +143,13 @@ def blocking_rules(data: Pipeline, settings, ideals, projects: list[str], limit:
 
 # --------------------------------------------------------------------------- elastic diagnosis
 def elastic_diagnosis(data: Pipeline, settings, ideals: dict[str, float] | None = None,
-                      least: bool = True) -> list[dict]:
+                      least_changes: bool = True) -> list[dict]:
     """Which rules conflict, and by how much, from the elastic model (models/elastic.py).
 
     First every relaxable rule gets a slack and the weighted total is minimized: the rules
     left with a slack are the conflict. Then, for each of them, only that rule is relaxed: when
     that alone restores feasibility, its slack is the least change of that one number
-    (``least`` False: not asked; ``least_change`` stays None).
+    (``least_changes`` False: not asked; ``least_change`` stays None).
     """
     from models.elastic import relax
     from models.portfolio import build
@@ -178,7 +178,7 @@ def elastic_diagnosis(data: Pipeline, settings, ideals: dict[str, float] | None 
     committed = sum(c.stake * data.by_id[p].capex for p, c in outcome.choices.items()) if outcome else 0.0
     out = []
     for (name, idx), amount in found.items():
-        single, _ = solve_relaxed({name}) if least else (None, None)
+        single, _ = solve_relaxed({name}) if least_changes else (None, None)
         alone = single is not None and sum(v for (n, _), v in single.items() if n == name) > 0
         least = single.get((name, idx)) if single else None
         rule, detail = describe(data, name, idx, amount, committed, ideals or {})

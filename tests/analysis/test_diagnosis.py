@@ -148,3 +148,20 @@ def test_blocking_rules_solve_the_elastic_model_once_a_project(tmp_path, monkeyp
     got = diagnosis.blocking_rules(data, SolverSettings(mip_gap=0.0), {}, ["B", "D"], 5)
     assert got == {"B": ["equity capital (off by 4)"], "D": ["equity capital (off by 6)"]}
     assert len(solves) == 2
+
+
+def test_every_conflicting_rule_gets_its_own_least_change_solve(tmp_path, monkeypatch):
+    """Two rules conflict (equity short by 3, the 2027 budget by 2), and neither alone restores
+    feasibility: each is still tried alone, one elastic solve each after the first."""
+    from optimizer.solve import Solver
+
+    solves = []
+    real = Solver.solve
+    monkeypatch.setattr(Solver, "solve", lambda self, m: solves.append(1) or real(self, m))
+    d = diagnosis(tmp_path, [P("A", capex=8, duration=2, decision="must fund"), P("B", capex=3, decision="must fund")],
+                  fund={"equity_capital": 8}, budget=[{"year": 2027, "capital_limit": 5}])
+    assert d["equity capital"]["shortfall"] == pytest.approx(3)
+    assert d["Budget 2027 capital_limit 5"]["shortfall"] == pytest.approx(2)
+    assert all(v["least_change"] is None for v in d.values())
+    elastic = len(solves) - 1  # the run's own solve first
+    assert elastic == 1 + len(d)
