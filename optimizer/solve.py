@@ -856,13 +856,9 @@ class Solver:
                     item = exc
                 put(i, item)
 
-        def release() -> None:
-            import highspy
-
-            highspy.Highs.resetThreadScheduler(False)  # this thread's HiGHS workers go with it
-
         answer = None  # the last solution yielded, loaded into the model with the last task
-        for i, item in _answers(side_by_side(len(tasks), self._copies(workers, len(tasks)), solve_all, release)):
+        for i, item in _answers(side_by_side(len(tasks), self._copies(workers, len(tasks)), solve_all,
+                                                   release_thread)):
             if isinstance(item, Exception):
                 raise SolverError(f"HiGHS failed: {item}") from item
             status, obj, bound, seconds, x = item
@@ -879,6 +875,13 @@ class Solver:
         import highspy
 
         return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+
+
+def release_thread() -> None:
+    """End this thread's HiGHS scheduler (its workers go with it): for a thread that ran HiGHS copies."""
+    import highspy
+
+    highspy.Highs.resetThreadScheduler(False)
 
 
 def _answers(answers):

@@ -208,7 +208,6 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
     v loses at least Σ_(j∈S) d_j (x*_j − v_j) (the LP's duals stay feasible), minimised over p's
     start years and stake ends when forced in — a lower bound on the relaxation's loss.
     """
-    import highspy
     import numpy as np
 
     if len(funded) + len(candidates) > LP_RESOLVE_LIMIT:
@@ -220,6 +219,7 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
             relaxed = (np.asarray(sol.col_value), np.asarray(sol.col_dual))
         return _reduced_cost_estimates(m, data, relaxed, 1.0 if solver.maximizing else -1.0, funded, candidates)
     from ..copies import side_by_side
+    from ..solve import release_thread
 
     select = dict(zip(m.PROJECTS, solver.columns([m.Select[p] for p in m.PROJECTS])))
     asked = [(p, 0) for p in funded] + [(p, 1) for p in candidates]
@@ -238,11 +238,8 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
             except Exception as exc:  # noqa: BLE001 — raised in the caller's thread
                 put(k, exc)
 
-    def release() -> None:
-        highspy.Highs.resetThreadScheduler(False)
-
     losses: dict = {}
-    for _, got in side_by_side(len(parts), copies, solve_all, release):
+    for _, got in side_by_side(len(parts), copies, solve_all, release_thread):
         if isinstance(got, Exception):
             raise got
         if got is None:  # the relaxation has no optimum: no estimates
