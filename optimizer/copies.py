@@ -52,7 +52,8 @@ def side_by_side(count: int, workers: int, solve_all: Callable, on_exit: Callabl
     ``solve_all(claim, put)`` is one solver: it calls ``claim()`` for the next task's index (None:
     no task is left) and ``put(index, item)`` with its answer (an exception instance when the
     task failed), until no task is left. It runs in a thread of its own, in this process or in a
-    worker process; ``on_exit`` runs in that thread when it ends.
+    worker process; ``on_exit`` runs in each such thread of this process when it ends (a worker
+    process just ends).
     """
     import struct
 
@@ -93,13 +94,7 @@ def side_by_side(count: int, workers: int, solve_all: Callable, on_exit: Callabl
     threads: list[threading.Thread] = []
     children: list[tuple[int, int]] = []  # (process id, its answers' pipe)
     if pipe is None:
-        tasks = iter(range(count))
-
-        def claim() -> int | None:
-            if stop.is_set():
-                return None
-            with ready:
-                return next(tasks, None)
+        claim = _one_at_a_time(range(count), stop)
     else:
         def claim() -> int | None:
             if stop.is_set():
@@ -122,14 +117,9 @@ def side_by_side(count: int, workers: int, solve_all: Callable, on_exit: Callabl
                 found = i in results
                 item = results.pop(i, None)
             if not found:  # a worker process took it and ended without an answer: solved here
-                left = iter([k for k in range(i, count) if k not in results])
-                lock = threading.Lock()
-
-                def again() -> int | None:
-                    with lock:
-                        return next(left, None)
-
-                start(solve_all, again, put).join()
+                with ready:
+                    left = [k for k in range(i, count) if k not in results]
+                start(solve_all, _one_at_a_time(left, threading.Event()), put).join()
                 with ready:
                     if i not in results:
                         raise errors[-1] if errors else RuntimeError(f"task {i} was not solved")
@@ -143,6 +133,19 @@ def side_by_side(count: int, workers: int, solve_all: Callable, on_exit: Callabl
             t.join()
         if pipe is not None:
             os.close(pipe)
+
+
+def _one_at_a_time(indices, stop: threading.Event) -> Callable[[], int | None]:
+    """``claim`` for solvers in this process: the next of ``indices`` (None once ``stop`` is set)."""
+    left = iter(indices)
+    lock = threading.Lock()
+
+    def claim() -> int | None:
+        if stop.is_set():
+            return None
+        with lock:
+            return next(left, None)
+    return claim
 
 
 def _task_pipe(count: int) -> int | None:
