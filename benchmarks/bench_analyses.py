@@ -80,14 +80,14 @@ def resolve_vs_rebuild(path: Path, count: int | None, rounds: int = 5) -> dict:
             resolve_obj[keys[i]] = o.objective if o.solved else None
         return time.perf_counter() - t
 
-    kinds = {level: [j for k, j in zip(keys, jobs) if k[1] == level] for level in (0, 1)}
+    of_kind = {level: [i for i, k in enumerate(keys) if k[1] == level] for level in (0, 1)}
     kind_rounds: dict[int, list[float]] = {0: [], 1: []}
 
     def resolve_kinds() -> None:  # each kind alone, as a call of its own (not part of the total)
-        for level, js in kinds.items():
-            if js:
+        for level, ix in of_kind.items():
+            if ix:
                 t = time.perf_counter()
-                list(solver.solve_each_fixed(m, js))
+                list(solver.solve_each_fixed(m, [jobs[i] for i in ix]))
                 kind_rounds[level].append(time.perf_counter() - t)
 
     def rebuild_all() -> tuple[float, dict, dict]:
@@ -117,7 +117,7 @@ def resolve_vs_rebuild(path: Path, count: int | None, rounds: int = 5) -> dict:
         resolve_kinds()
     per_kind = {}
     for level, kind in ((0, "removal cost (forced out)"), (1, "break-even (forced in)")):
-        ks = [k for k in keys if k[1] == level]
+        ks = [keys[i] for i in of_kind[level]]
         if ks:
             per_kind[kind] = dict(count=len(ks), resolve=median(kind_rounds[level]),
                                   rebuild=median([sum(rd[1][k] for k in ks) for rd in rebuild_rounds]))
