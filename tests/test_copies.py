@@ -51,9 +51,8 @@ def test_every_task_is_answered_once_in_order(count, workers, mode, monkeypatch)
         assert answered_by - {os.getpid()}
 
 
-def test_few_tasks_stay_on_threads(monkeypatch):
-    if not copies.can_fork():
-        pytest.skip("worker processes need fork (Linux)")
+@forking
+def test_few_tasks_stay_on_threads():
     few = list(side_by_side(copies.FORK_MIN_TASKS - 1, 2, squares(slow_here=0.01)))
     many = list(side_by_side(copies.FORK_MIN_TASKS + 9, 2, squares(slow_here=0.01)))
     assert {item[1] for _, item in few} == {os.getpid()}

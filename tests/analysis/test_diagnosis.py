@@ -133,7 +133,7 @@ def test_rejected_names_the_rules_that_keep_a_project_out(tmp_path):
 
 def test_blocking_rules_solve_the_elastic_model_once_a_project(tmp_path, monkeypatch):
     """The rules keeping a project out come from one elastic solve each: the least change of each
-    rule alone (a further solve a rule in a diagnosis) is not part of that answer."""
+    rule alone (one further solve per rule in a diagnosis) is not part of that answer."""
     from optimizer.analysis import diagnosis
     from optimizer.solve import Solver, SolverSettings
     from optimizer.workbook.validate import read_pipeline
