@@ -760,7 +760,7 @@ class Solver:
         one job after another with :meth:`solve_with_fixed` would leave it; each Outcome is read
         from its own columns. ``start`` is an optional first incumbent.
         """
-        if self._copies(workers, len(jobs)) <= 1:
+        if self.copies(workers, len(jobs)) <= 1:
             for i, (var, value, start) in enumerate(jobs):
                 yield i, self.solve_with_fixed(m, var, value, start)
             return
@@ -779,7 +779,7 @@ class Solver:
         solved side by side, one thread per core. The Pyomo model ends as it began, with the
         last variant's answer loaded.
         """
-        if self._copies(workers, len(variants)) <= 1:
+        if self.copies(workers, len(variants)) <= 1:
             outcomes = []
             for change, undo in variants:
                 change()
@@ -798,7 +798,7 @@ class Solver:
         c = self._compiled(m)  # the persistent instance back in step with the model
         return [o for _, o in self._solve_copies(c, tasks, workers)]
 
-    def _copies(self, workers: int | None, tasks: int) -> int:
+    def copies(self, workers: int | None, tasks: int) -> int:
         """How many copies solve ``tasks`` side by side: ``workers`` when given, else one a core,
         and no more than the settings' ``threads`` (a batch worker's run keeps to its core)."""
         if workers is None and self.settings.threads:
@@ -857,7 +857,7 @@ class Solver:
                 put(i, item)
 
         answer = None  # the last solution yielded, loaded into the model with the last task
-        for i, item in _answers(side_by_side(len(tasks), self._copies(workers, len(tasks)), solve_all,
+        for i, item in _answers(side_by_side(len(tasks), self.copies(workers, len(tasks)), solve_all,
                                                    release_thread)):
             if isinstance(item, Exception):
                 raise SolverError(f"HiGHS failed: {item}") from item

@@ -182,8 +182,8 @@ def test_threads_setting_keeps_the_re_solves_to_that_many_copies(monkeypatch):
     t.start()
     t.join()
     assert len(done) == 4 and all(s in ("optimal", "infeasible") for s in done)
-    assert Solver(EXACT)._copies(None, 4) == min(4, os.cpu_count() or 1)
-    assert Solver(EXACT)._copies(3, 4) == 3
+    assert Solver(EXACT).copies(None, 4) == min(4, os.cpu_count() or 1)
+    assert Solver(EXACT).copies(3, 4) == 3
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -207,7 +207,7 @@ def test_lp_estimates_in_parts_equal_one_relaxation_re_solved_throughout(seed, m
     for mode, copies_ in (("one", 1), ("processes", 2), ("threads", 2)):
         if mode == "threads":
             monkeypatch.setenv(copies.ENVIRONMENT, "threads")
-        monkeypatch.setattr(Solver, "_copies", lambda self, workers, tasks, n=copies_: min(n, max(tasks, 1)))
+        monkeypatch.setattr(Solver, "copies", lambda self, workers, tasks, n=copies_: min(n, max(tasks, 1)))
         figures[mode] = explain._lp_estimates(m, solver, data, funded, candidates, EXACT)
     for mode in ("processes", "threads"):
         for got, want in zip(figures[mode], figures["one"]):

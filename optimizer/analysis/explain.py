@@ -227,7 +227,7 @@ def _lp_estimates(m, solver: Solver, data: Pipeline, funded, candidates, setting
     # in as many parts as there are copies (a thread here, forked processes), each part every
     # n-th estimate in order on its own relaxation: the same parts, so the same warm starts and
     # the same figures, whichever copy takes a part
-    copies = solver._copies(None, len(asked))
+    copies = solver.copies(None, len(asked))
     parts = [asked[k::copies] for k in range(copies)]
     model = solver.highs().getModel()
 
