@@ -31,16 +31,17 @@ def read_pipeline(path, *, planning_start_default: int | None = None, quick: boo
     return pipeline
 
 
-def read_pipeline_deferred(path, meanwhile=None) -> tuple[Pipeline, "PendingCheck | None"]:
+def read_pipeline_deferred(path, meanwhile=None, freeze: bool = False) -> tuple[Pipeline, "PendingCheck | None"]:
     """Read and validate as ``read_pipeline(path, quick=True)`` does, without waiting for the
     child's check of the quick read (reader.read_raw_deferred): (pipeline, pending), where
     ``pending`` (None when nothing is left to check) must be asked before the pipeline's results
     are given (:meth:`PendingCheck.same`). A workbook with problems is refused only once the
     check has answered, as ``read_pipeline`` refuses it. ``meanwhile``: see
-    :func:`~optimizer.workbook.reader.read_raw_deferred`."""
+    :func:`~optimizer.workbook.reader.read_raw_deferred`; ``freeze``: see
+    :func:`~optimizer.workbook.reader.collector_paused`."""
     from .reader import read_raw_deferred
 
-    with collector_paused():
+    with collector_paused(freeze):
         raw, pending = read_raw_deferred(path, meanwhile)
         pipeline, problems = build_pipeline(raw)
     if pending is not None and problems:

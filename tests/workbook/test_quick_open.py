@@ -321,3 +321,67 @@ def test_work_given_for_meanwhile_runs_once_while_calamine_parses_and_changes_no
     assert calls == [True]
     assert ("read", pipeline) == (want[0], want[-1]) and repr(problems) == want[-2]
     assert no_children_left()
+
+
+def _freeze_counts(tmp_path, path: Path, **kwargs) -> list[tuple[str, int]]:
+    """(phase, objects kept out of the cycle collector) as each phase of a quick run starts."""
+    import gc
+
+    from optimizer.runner import run_workbook
+
+    seen: list[tuple[str, int]] = []
+
+    def progress(phase, done, total):
+        if done == 0:
+            seen.append((phase, gc.get_freeze_count()))
+
+    run_workbook(path, tmp_path / "out.xlsx", separate_process=True, progress=progress, **kwargs)
+    return seen
+
+
+def test_a_quick_run_keeps_what_it_read_out_of_the_collector_and_gives_it_back(tmp_path):
+    """From the end of the reading to the end of the run, what the quick read made (and what was
+    alive before it) is frozen, so the collector never walks the pipeline and the model again;
+    the run gives it back whether it succeeds or is refused, and the output is the same."""
+    import gc
+
+    from optimizer.runner import run_workbook
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import generate
+
+    path = generate.write_workbook(generate.make_pipeline(200, seed=5, alternatives=1, explain_limit=0),
+                                   tmp_path / "plain.xlsx")
+    assert gc.get_freeze_count() == 0
+    seen = _freeze_counts(tmp_path, path)
+    assert gc.get_freeze_count() == 0
+    counts = dict(seen)
+    assert counts["read"] == 0  # nothing frozen before the reading
+    # the pipeline's objects (and everything alive before) from the reading on; a frozen object
+    # that is freed leaves the count
+    assert min(counts["build"], counts["solve"], counts["report"]) > 200 * 10
+    slow = run_workbook(path, tmp_path / "slow.xlsx")  # no quick read: nothing frozen at any time
+    assert gc.get_freeze_count() == 0
+    quick = run_workbook(path, tmp_path / "quick.xlsx", separate_process=True)
+    assert quick.outcome.choices == slow.outcome.choices and quick.outcome.objective == slow.outcome.objective
+    bad = hostile.rezip(path, tmp_path / "bad.xlsx", {"xl/styles.xml": b"<styleSheet"})
+    with pytest.raises(InputError):
+        run_workbook(bad, tmp_path / "bad-out.xlsx", separate_process=True)
+    assert gc.get_freeze_count() == 0
+    assert no_children_left()
+
+
+def test_a_quick_run_leaves_objects_frozen_by_others_as_they_were(tmp_path):
+    """When something else in the process has frozen objects, the run neither adds to them nor
+    gives them back: they stay frozen (but for those freed meanwhile)."""
+    import gc
+
+    path = plain_pipeline(tmp_path / "plain.xlsx", n=60)
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        seen = _freeze_counts(tmp_path, path)
+        assert len(seen) >= 4 and max(count for _, count in seen) <= before
+        assert before >= gc.get_freeze_count() > 0.9 * before
+    finally:
+        gc.unfreeze()
