@@ -1213,7 +1213,7 @@ class _ReportWriter(_CellWriter):
     def end(self, report: Report) -> None:
         """Fill the report sheets :meth:`begin` added. Summary, Nations and Run come last: a
         figure still being computed on another thread (Report.pending) is waited for only once
-        every other sheet is written."""
+        every other sheet is filled and turned into its XML."""
         self.report = r = report
         sheets = self._sheets
         self._table(sheets["Portfolio"], "Portfolio", r.portfolio, freeze_cols=1)
@@ -1226,6 +1226,11 @@ class _ReportWriter(_CellWriter):
         self._table(sheets["Sources"], "Sources", r.sources)
         self._capital(sheets["Capital"])
         self._table(sheets["Constraints"], "Constraints", r.constraints, row_formats=self._constraint_formats)
+        for name in REPORT_ORDER:
+            if name not in ("Summary", "Nations", "Run"):
+                prerender = getattr(sheets[name], "prerender_rows", None)
+                if prerender is not None:  # complete: its XML now, while the figures may still be computed
+                    prerender()
         r.complete()
         self._pairs(sheets["Summary"], r.summary, self._summary_format)
         self._table(sheets["Nations"], "Nations", r.nations)

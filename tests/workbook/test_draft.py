@@ -211,3 +211,37 @@ def _children() -> set[int]:
             if int(fields[1]) == me:
                 found.add(int(entry.name))
     return found
+
+
+@pytest.mark.skipif(writer._worksheet_class() is None, reason="XlsxWriter's stock rows writer here")
+def test_a_pending_figure_is_waited_for_once_the_other_report_sheets_are_xml(tmp_path, solved, monkeypatch):
+    """A figure still being computed (Report.pending) is waited for only once every report sheet
+    but Summary, Nations and Run is filled and turned into its XML; the workbook is the one
+    written from the report completed beforehand."""
+    import dataclasses
+
+    data, report = solved
+    whole = dataclasses.replace(report, summary=report.summary + [("pending figure", 42.0)])
+    write_report(whole, data, tmp_path / "whole.xlsx")
+    writers = []
+    real_end = writer._ReportWriter.end
+
+    def end(self, rep):
+        writers.append(self)
+        return real_end(self, rep)
+
+    monkeypatch.setattr(writer._ReportWriter, "end", end)
+    seen = {}
+
+    def finish(rep):
+        sheets = writers[0]._sheets
+        seen.update({name: ws._rendered is not None for name, ws in sheets.items() if ws.dim_rowmin is not None})
+        seen["Summary filled"] = bool(sheets["Summary"].table)
+        rep.summary = rep.summary + [("pending figure", 42.0)]
+
+    draft_write(data, dataclasses.replace(report, pending=finish), tmp_path / "pending.xlsx")
+    assert seen.pop("Summary filled") is False
+    assert seen == {name: name not in ("Summary", "Nations", "Run") for name in seen}
+    assert {"Portfolio", "Rejected", "Constraints"} <= {name for name, xml in seen.items() if xml}
+    a, b = parts(tmp_path / "whole.xlsx"), parts(tmp_path / "pending.xlsx")
+    assert a.keys() == b.keys() and [n for n in a if a[n] != b[n]] == []
