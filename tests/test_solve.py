@@ -9,6 +9,7 @@ afresh with the same change (solved by a new Solver, mip_gap 0)."""
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
 
@@ -141,6 +142,54 @@ def test_variants_side_by_side_equal_one_by_one():
     solver.solve(m)
     for bound, o in zip(pending(), alone):
         assert bound >= o.objective - 1e-6
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value is a thread's own on Linux only")
+def test_relaxations_run_at_a_lower_priority_than_the_caller_and_bound_as_alone(monkeypatch):
+    """The variants' LP relaxations run on threads of their own at a lower priority than the
+    caller's thread (which keeps its core while it goes on), the caller's own left as it was;
+    each bound is the one its relaxation gives solved on its own."""
+    import os
+    import threading
+
+    import optimizer.solve as solve_module
+    from optimizer.analysis.agreement import ideal_variants, unagreed_variant
+
+    rng = random.Random(5)
+    data = pipeline(rng, 12)
+    data = Pipeline(projects=tuple(p.__class__(**{**p.__dict__, "us_score": float(rng.randint(0, 10)),
+                                                   "jp_score": float(rng.randint(0, 10))}) for p in data.projects),
+                    fund=data.fund, budget=data.budget, sectors=data.sectors, rules=data.rules,
+                    approval_columns=data.approval_columns)
+    m = build(data)
+    variants = ideal_variants(m, data) + [unagreed_variant(m, data)]
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: dict[int, int] = {}
+    real = solve_module.new_highs
+
+    def new_highs():
+        tid = threading.get_native_id()
+        seen[tid] = os.getpriority(os.PRIO_PROCESS, tid)
+        return real()
+
+    monkeypatch.setattr(solve_module, "new_highs", new_highs)
+    solver = Solver(EXACT)
+    pending = solver.relaxations(m, variants)
+    solver.solve(m)
+    bounds = pending()
+    me = threading.get_native_id()
+    theirs = {tid: nice for tid, nice in seen.items() if tid != me}
+    assert theirs and set(theirs.values()) == {min(19, mine + solve_module.SIDE_PRIORITY)}
+    assert os.getpriority(os.PRIO_PROCESS, me) == mine
+    monkeypatch.setattr(solve_module, "new_highs", real)
+    alone = []
+    for change, undo in variants:
+        change()
+        try:
+            alone.append(Solver(EXACT).relaxations(m, [(lambda: None, lambda: None)])()[0])
+        finally:
+            undo()
+    assert bounds == pytest.approx(alone, rel=1e-9)
 
 
 # ------------------------------------------------------------------ rules held as column bounds
