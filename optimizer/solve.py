@@ -643,12 +643,12 @@ class Solver:
 
         The threads wait for the next :meth:`solve` to reach its own LP relaxation and start each
         variant from that basis (the same rows, another objective or fewer rules: about half the
-        simplex work of a cold start). They run at a lower priority (:func:`lower_priority`):
-        until the caller waits for them, its thread (the solve, then the analyses, the report and
-        the workbook, all on the way to the wait) keeps its core and they share the other; once
-        it waits they have both (10,000 projects: 0.03–0.06 s waited instead of 0.15–0.33 s;
-        50,000: 4.3 s instead of 11.9 s). At the same priority, three busy threads on two cores
-        made the caller a third slower."""
+        simplex work of a cold start). Until the caller waits for the results, one thread solves
+        them, on the core the caller's thread leaves free; once it waits, one more thread a core
+        takes what is left (10,000 projects: 0.03–0.06 s waited instead of 0.15–0.33 s; 50,000:
+        4.3 s instead of 11.9 s). Two threads from the start made three busy threads on two
+        cores, and the caller's thread (its analyses, report and workbook, all on the way to the
+        wait) ran a third slower; two threads at a lower priority were no faster than that."""
         import threading
 
         import highspy
@@ -679,7 +679,6 @@ class Solver:
         claiming = threading.Lock()
 
         def work() -> None:
-            lower_priority()
             try:
                 ready.wait()
                 h = None
@@ -703,12 +702,16 @@ class Solver:
             except Exception as exc:  # handed to the caller's thread
                 failure.append(exc)
 
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(_workers(None, len(models)))]
-        for thread in threads:
-            thread.start()
+        workers = _workers(None, len(models))
+        threads = [threading.Thread(target=work, daemon=True)]  # the others once the caller waits
+        threads[0].start()
 
         def result() -> list:
             offered(None)  # no solve came: start cold
+            for _ in range(workers - 1):
+                thread = threading.Thread(target=work, daemon=True)
+                thread.start()
+                threads.append(thread)
             for thread in threads:
                 thread.join()
             if failure:
@@ -879,28 +882,6 @@ class Solver:
         import highspy
 
         return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
-
-
-#: how much lower than the caller's thread the threads of side work run (Linux nice steps)
-SIDE_PRIORITY = 10
-
-
-def lower_priority() -> None:
-    """Lower the calling thread's scheduling priority by :data:`SIDE_PRIORITY`, for work done on
-    the side of a thread that has its own on the way: the scheduler then gives that thread its
-    core whenever both want one. Linux only, where a nice value is a thread's own (elsewhere it
-    would lower the whole process); a thread cannot raise it back, so it is for threads that end."""
-    import os
-    import sys
-    import threading
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + SIDE_PRIORITY))
-    except (OSError, AttributeError):
-        pass
 
 
 def release_thread() -> None:

@@ -9,7 +9,6 @@ afresh with the same change (solved by a new Solver, mip_gap 0)."""
 from __future__ import annotations
 
 import random
-import sys
 
 import pytest
 
@@ -144,15 +143,13 @@ def test_variants_side_by_side_equal_one_by_one():
         assert bound >= o.objective - 1e-6
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value is a thread's own on Linux only")
-def test_relaxations_run_at_a_lower_priority_than_the_caller_and_bound_as_alone(monkeypatch):
-    """The variants' LP relaxations run on threads of their own at a lower priority than the
-    caller's thread (which keeps its core while it goes on), the caller's own left as it was;
-    each bound is the one its relaxation gives solved on its own."""
+def test_relaxations_take_one_thread_until_waited_for_then_one_a_core(monkeypatch):
+    """The variants' LP relaxations run on one thread while the caller goes on (its own thread
+    holds the other core), and on one thread a core once it waits; each bound is the one its
+    relaxation gives solved on its own."""
     import os
     import threading
 
-    import optimizer.solve as solve_module
     from optimizer.analysis.agreement import ideal_variants, unagreed_variant
 
     rng = random.Random(5)
@@ -163,25 +160,23 @@ def test_relaxations_run_at_a_lower_priority_than_the_caller_and_bound_as_alone(
                     approval_columns=data.approval_columns)
     m = build(data)
     variants = ideal_variants(m, data) + [unagreed_variant(m, data)]
-    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    seen: dict[int, int] = {}
-    real = solve_module.new_highs
+    started: list[threading.Thread] = []
+    real = threading.Thread
 
-    def new_highs():
-        tid = threading.get_native_id()
-        seen[tid] = os.getpriority(os.PRIO_PROCESS, tid)
-        return real()
+    class Counted(real):
+        def start(self):
+            started.append(self)
+            super().start()
 
-    monkeypatch.setattr(solve_module, "new_highs", new_highs)
+    monkeypatch.setattr(threading, "Thread", Counted)
     solver = Solver(EXACT)
     pending = solver.relaxations(m, variants)
     solver.solve(m)
+    assert len(started) == 1  # while the caller goes on
     bounds = pending()
-    me = threading.get_native_id()
-    theirs = {tid: nice for tid, nice in seen.items() if tid != me}
-    assert theirs and set(theirs.values()) == {min(19, mine + solve_module.SIDE_PRIORITY)}
-    assert os.getpriority(os.PRIO_PROCESS, me) == mine
-    monkeypatch.setattr(solve_module, "new_highs", real)
+    assert len(started) == min(os.cpu_count() or 1, len(variants))
+    assert not any(t.is_alive() for t in started)
+    monkeypatch.setattr(threading, "Thread", real)
     alone = []
     for change, undo in variants:
         change()
