@@ -94,7 +94,12 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
     with timings.phase("solve"):
         pending = None
         if agreement and estimated:  # solved on the other core while the run's portfolio is
-            pending = solver.relaxations(m, agreement)
+            # in reverse: the model without the agreement rules is nearest the run's own, and each
+            # nation's ideal then starts from the last relaxation's basis (Solver.relaxations)
+            relaxations = solver.relaxations(m, agreement[::-1])
+
+            def pending() -> list:  # the bounds in the order of ``agreement``
+                return relaxations()[::-1]
         outcome = solver.solve(m)
     relaxed = solver.relaxed  # the run's LP relaxation, for the estimates
     if data.fund.objective == "maxmin_satisfaction" and outcome.solved:

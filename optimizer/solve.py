@@ -641,9 +641,11 @@ class Solver:
         of their own, one per core (HiGHS releases the GIL), on copies taken now; return a callable
         that waits and gives each relaxation's optimum (None where it has none), in order.
 
-        The threads wait for the next :meth:`solve` to reach its own LP relaxation and start each
-        variant from that basis (the same rows, another objective or fewer rules: about half the
-        simplex work of a cold start). Until the caller waits for the results, one thread solves
+        The threads wait for the next :meth:`solve` to reach its own LP relaxation and start from
+        that basis (the same rows, another objective or fewer rules: about half the simplex work
+        of a cold start); each later variant a thread takes starts from the basis its previous one
+        ended at (at 10,000 projects, one nation's ideal after the other's: 1,064 simplex
+        iterations instead of 1,751; the run's caller orders the variants so). Until the caller waits for the results, one thread solves
         them, on the core the caller's thread leaves free; once it waits, one more thread a core
         takes what is left (10,000 projects: 0.03–0.06 s waited instead of 0.15–0.33 s; 50,000:
         4.3 s instead of 11.9 s). Two threads from the start made three busy threads on two
@@ -682,6 +684,7 @@ class Solver:
             try:
                 ready.wait()
                 h = None
+                previous = None  # the basis this thread's last LP ended at
                 while True:
                     with claiming:
                         i = next(claim, None)
@@ -694,11 +697,13 @@ class Solver:
                     h.passModel(model)
                     n = h.getNumCol()
                     h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
-                    if basis and basis[0] is not None:
-                        h.setBasis(basis[0])
+                    start = previous if previous is not None else basis[0] if basis else None
+                    if start is not None:
+                        h.setBasis(start)
                     h.run()
                     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
                         out[i] = float(h.getInfo().objective_function_value)
+                        previous = h.getBasis()
             except Exception as exc:  # handed to the caller's thread
                 failure.append(exc)
 

@@ -187,6 +187,72 @@ def test_relaxations_take_one_thread_until_waited_for_then_one_a_core(monkeypatc
     assert bounds == pytest.approx(alone, rel=1e-9)
 
 
+def test_each_later_relaxation_a_thread_takes_starts_from_its_previous_basis(monkeypatch):
+    """A thread's first variant starts from the run's LP basis, each later one from the basis the
+    thread's previous variant ended at; the bounds are those of each relaxation solved cold."""
+    import threading
+
+    import optimizer.solve as solve_module
+    from optimizer.analysis.agreement import ideal_variants, unagreed_variant
+
+    rng = random.Random(7)
+    data = pipeline(rng, 14)
+    data = Pipeline(projects=tuple(p.__class__(**{**p.__dict__, "us_score": float(rng.randint(0, 10)),
+                                                   "jp_score": float(rng.randint(0, 10))}) for p in data.projects),
+                    fund=data.fund, budget=data.budget, sectors=data.sectors, rules=data.rules,
+                    approval_columns=data.approval_columns)
+    m = build(data)
+    variants = ideal_variants(m, data) + [unagreed_variant(m, data)]
+    log: dict[int, list] = {}  # per instance: ("set", basis) and ("got", basis) in order
+    real = solve_module.new_highs
+
+    class Watched:
+        def __init__(self):
+            self.h = real()
+            log[id(self)] = []
+
+        def __getattr__(self, name):
+            return getattr(self.h, name)
+
+        def setBasis(self, b):
+            log[id(self)].append(("set", b))
+            return self.h.setBasis(b)
+
+        def getBasis(self):
+            b = self.h.getBasis()
+            log[id(self)].append(("got", b))
+            return b
+
+    def new_highs():  # the relaxations' threads' instances watched, the run's own as it is
+        return real() if threading.current_thread() is threading.main_thread() else Watched()
+
+    monkeypatch.setattr(solve_module, "new_highs", new_highs)
+    solver = Solver(EXACT)
+    pending = solver.relaxations(m, variants)
+    solver.solve(m)
+    bounds = pending()
+    monkeypatch.setattr(solve_module, "new_highs", real)
+    assert log and all(events and events[0][0] == "set" for events in log.values())
+    firsts = [events[0][1] for events in log.values()]
+    assert all(b is firsts[0] for b in firsts)  # the run's basis, one object for all threads
+    later = 0
+    for events in log.values():
+        sets = [i for i, (kind, _) in enumerate(events) if kind == "set"]
+        for k in sets[1:]:
+            assert events[k - 1][0] == "got" and events[k][1] is events[k - 1][1]
+            later += 1
+    assert sum(1 for events in log.values() for kind, _ in events if kind == "set") == len(variants)
+    assert later >= len(variants) - len(log)
+    alone = []
+    for change, undo in variants:
+        change()
+        try:
+            alone.append(Solver(EXACT).relaxations(m, [(lambda: None, lambda: None)])()[0])
+        finally:
+            undo()
+    assert bounds == pytest.approx(alone, rel=1e-9)
+
+
 # ------------------------------------------------------------------ rules held as column bounds
 def locked(rng: random.Random, n: int) -> Pipeline:
     """A pipeline with every kind of one-variable rule: approval screens, must-fund and exclude locks."""
