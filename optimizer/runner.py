@@ -98,8 +98,10 @@ def solve_pipeline(data: Pipeline, settings: SolverSettings | None = None,
             # nation's ideal then starts from the last relaxation's basis (Solver.relaxations)
             relaxations = solver.relaxations(m, agreement[::-1])
 
-            def pending() -> list:  # the bounds in the order of ``agreement``
+            def in_order() -> list:  # the bounds in the order of ``agreement``
                 return relaxations()[::-1]
+
+            pending = in_order
         outcome = solver.solve(m)
     relaxed = solver.relaxed  # the run's LP relaxation, for the estimates
     if data.fund.objective == "maxmin_satisfaction" and outcome.solved:

@@ -643,14 +643,16 @@ class Solver:
 
         The threads wait for the next :meth:`solve` to reach its own LP relaxation and start from
         that basis (the same rows, another objective or fewer rules: about half the simplex work
-        of a cold start); each later variant a thread takes starts from the basis its previous one
-        ended at (at 10,000 projects, one nation's ideal after the other's: 1,064 simplex
-        iterations instead of 1,751; the run's caller orders the variants so). Until the caller waits for the results, one thread solves
-        them, on the core the caller's thread leaves free; once it waits, one more thread a core
-        takes what is left (10,000 projects: 0.03–0.06 s waited instead of 0.15–0.33 s; 50,000:
-        4.3 s instead of 11.9 s). Two threads from the start made three busy threads on two
-        cores, and the caller's thread (its analyses, report and workbook, all on the way to the
-        wait) ran a third slower; two threads at a lower priority were no faster than that."""
+        of a cold start); each later variant a thread takes starts from the basis its previous
+        one ended at (at 10,000 projects, one nation's ideal after the other's: 1,064 simplex
+        iterations instead of 1,751; the run orders its variants for this).
+
+        Until the caller waits for the results, one thread solves them, on the core the caller's
+        thread leaves free; once it waits, one more thread a core takes what is left (10,000
+        projects: 0.03–0.06 s waited instead of 0.15–0.33 s; 50,000: 4.3 s instead of 11.9 s).
+        Two threads from the start made three busy threads on two cores, and the caller's thread
+        (its analyses, report and workbook, all on the way to the wait) ran a third slower; two
+        threads at a lower priority were no faster than that."""
         import threading
 
         import highspy
