@@ -34,9 +34,10 @@ def committed_by_project(data: Pipeline, choices: dict[str, Choice]) -> dict[str
     return {p: c.stake * data.by_id[p].capex for p, c in choices.items()}
 
 
-def score_values(data: Pipeline, choices: dict[str, Choice]) -> dict[str, float]:
-    """SPEC §2: V[n] = Σ score_n[p] × committed[p]."""
-    committed = committed_by_project(data, choices)
+def score_values(data: Pipeline, choices: dict[str, Choice],
+                 committed: dict[str, float] | None = None) -> dict[str, float]:
+    """SPEC §2: V[n] = Σ score_n[p] × committed[p] (``committed``: committed_by_project's, if at hand)."""
+    committed = committed_by_project(data, choices) if committed is None else committed
     return {n: sum(committed[p] * (data.by_id[p].score(n) or 0.0) for p in choices) for n in NATIONS}
 
 
@@ -104,8 +105,10 @@ class Report:
         return self
 
 
-def constraint_rows(data: Pipeline, sol: Outcome, ideals: dict[str, float] | None = None) -> list[dict]:
-    """Every active rule with its limit, value, slack and whether it binds."""
+def constraint_rows(data: Pipeline, sol: Outcome, ideals: dict[str, float] | None = None, *,
+                    committed: dict[str, float] | None = None, spend: dict[int, float] | None = None) -> list[dict]:
+    """Every active rule with its limit, value, slack and whether it binds (``committed`` and
+    ``spend``: committed_by_project's and spending's for the solution, if the caller has them)."""
     rows: list[dict] = []
 
     def add(rule: str, scope: str, sense: str, limit: float, value: float, unit: str = "") -> None:
@@ -117,14 +120,14 @@ def constraint_rows(data: Pipeline, sol: Outcome, ideals: dict[str, float] | Non
     fund = data.fund
     unit = fund.currency_unit
     choices = sol.choices
-    committed = committed_by_project(data, choices)
+    committed = committed_by_project(data, choices) if committed is None else committed
     total = sum(committed.values())
     debt = sum(sol.debt.values())
     investor_equity = sum(sol.investors.values())
     equity = fund.equity_capital + investor_equity
     add("Equity capital", "equity + debt" if (debt or data.investors) else "all projects", "<=", equity + debt,
         total, unit)
-    spend = spending(data, choices)
+    spend = spending(data, choices) if spend is None else spend
     for b in data.budget:
         if b.capital_limit is not None:
             add("Yearly capital limit", str(b.year), "<=", b.capital_limit, spend.get(b.year, 0.0), unit)
@@ -149,8 +152,12 @@ def constraint_rows(data: Pipeline, sol: Outcome, ideals: dict[str, float] | Non
             if i.max_avg_risk is not None:
                 add("Investor risk appetite", f"{i.investor} (average risk ≤ {i.max_avg_risk:g})", "<=",
                     i.max_avg_risk * total, _risk_weighted(data, committed), "risk × " + unit)
+    members_of: dict[str, list[str]] = {}  # sector -> its projects, in workbook order (one pass)
+    if data.sectors:
+        for p in data.projects:
+            members_of.setdefault(p.sector, []).append(p.project_id)
     for s in data.sectors:
-        members = [p.project_id for p in data.projects if p.sector == s.sector]
+        members = members_of.get(s.sector, [])
         in_s = sum(committed.get(p, 0.0) for p in members)
         count = sum(1 for p in members if p in choices)
         # shares are of total commitments: limit = share × total, so an empty portfolio meets them
@@ -183,7 +190,7 @@ def constraint_rows(data: Pipeline, sol: Outcome, ideals: dict[str, float] | Non
         add("Japanese content maximum", f"≤ {fund.jp_content_max:.1%} (commitment-weighted)", "<=",
             fund.jp_content_max * total, jp, unit)
     if fund.min_nation_satisfaction and ideals:
-        values = score_values(data, choices)
+        values = score_values(data, choices, committed)
         for n in NATIONS:
             add("Nation satisfaction", f"{NATION_NAMES[n]} (≥ {fund.min_nation_satisfaction:.0%} of its ideal "
                 f"{ideals.get(n, 0.0):,.6g})", ">=", fund.min_nation_satisfaction * ideals.get(n, 0.0), values[n],
@@ -334,8 +341,8 @@ def nation_rows(data: Pipeline, outcome: Outcome, committed: dict[str, float], i
     fund = data.fund
     choices = outcome.choices
     total = sum(committed.values())
-    values = score_values(data, choices)
-    sats = satisfactions(data, choices, ideals)
+    values = score_values(data, choices, committed)
+    sats = {n: (values[n] / ideals[n] if ideals.get(n) else None) for n in NATIONS}  # as satisfactions()
     jp_weighted = sum(committed[p] * (data.by_id[p].jp_content or 0.0) for p in choices)
     nation_of = {i.investor: i.nation for i in data.investors}
     rows = []
@@ -422,7 +429,8 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
                 "committed": sum(committed_by_project(data, alt.choices).values()),
                 "selected": ", ".join(alt.choices)})
 
-    rep.constraints = constraint_rows(data, outcome, ideals)
+    spend = spending(data, choices)
+    rep.constraints = constraint_rows(data, outcome, ideals, committed=committed, spend=spend)
     binding = _binding_keys(rep.constraints, data)
     funded_of: dict[str, list[str]] = {}  # sector -> its funded projects, in portfolio order
     for pid in choices:
@@ -472,7 +480,6 @@ def build_report(data: Pipeline, outcome: Outcome, *, ideals: dict[str, float] |
                             "cost_rate": fund.debt_cost, "cost": fund.debt_cost * debt,
                             "max_amount": fund.max_leverage * equity})
 
-    spend = spending(data, choices)
     budget = {b.year: b for b in data.budget}
     years = sorted(set(fund.years) | set(spend) | set(budget) | set(outcome.debt))
     cumulative = 0.0
