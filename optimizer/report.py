@@ -42,7 +42,11 @@ def score_values(data: Pipeline, choices: dict[str, Choice],
 
 
 def satisfactions(data: Pipeline, choices: dict[str, Choice], ideals: dict[str, float]) -> dict[str, float | None]:
-    values = score_values(data, choices)
+    return _satisfied(score_values(data, choices), ideals)
+
+
+def _satisfied(values: dict[str, float], ideals: dict[str, float]) -> dict[str, float | None]:
+    """Each nation's score value as a share of its ideal (None without an ideal)."""
     return {n: (values[n] / ideals[n] if ideals.get(n) else None) for n in NATIONS}
 
 
@@ -342,7 +346,7 @@ def nation_rows(data: Pipeline, outcome: Outcome, committed: dict[str, float], i
     choices = outcome.choices
     total = sum(committed.values())
     values = score_values(data, choices, committed)
-    sats = {n: (values[n] / ideals[n] if ideals.get(n) else None) for n in NATIONS}  # as satisfactions()
+    sats = _satisfied(values, ideals)
     jp_weighted = sum(committed[p] * (data.by_id[p].jp_content or 0.0) for p in choices)
     nation_of = {i.investor: i.nation for i in data.investors}
     rows = []

@@ -121,17 +121,35 @@ def test_an_infeasible_change_and_back():
     assert solver.solve(m).objective == pytest.approx(first)
 
 
-def test_variants_side_by_side_equal_one_by_one():
+def scored_variants(seed: int, n: int):
+    """A random pipeline with US and JP scores, built: (model, the nations' ideal variants and the
+    variant without the agreement rules)."""
     from optimizer.analysis.agreement import ideal_variants, unagreed_variant
 
-    rng = random.Random(5)
-    data = pipeline(rng, 12)
+    rng = random.Random(seed)
+    data = pipeline(rng, n)
     data = Pipeline(projects=tuple(p.__class__(**{**p.__dict__, "us_score": float(rng.randint(0, 10)),
                                                    "jp_score": float(rng.randint(0, 10))}) for p in data.projects),
                     fund=data.fund, budget=data.budget, sectors=data.sectors, rules=data.rules,
                     approval_columns=data.approval_columns)
     m = build(data)
-    variants = ideal_variants(m, data) + [unagreed_variant(m, data)]
+    return m, ideal_variants(m, data) + [unagreed_variant(m, data)]
+
+
+def cold_bounds(m, variants) -> list:
+    """Each variant's LP relaxation solved on its own, from no basis."""
+    out = []
+    for change, undo in variants:
+        change()
+        try:
+            out.append(Solver(EXACT).relaxations(m, [(lambda: None, lambda: None)])()[0])
+        finally:
+            undo()
+    return out
+
+
+def test_variants_side_by_side_equal_one_by_one():
+    m, variants = scored_variants(5, 12)
     together = Solver(EXACT).solve_variants(m, variants, workers=2)
     alone = Solver(EXACT).solve_variants(m, variants, workers=1)
     assert [o.objective for o in together] == pytest.approx([o.objective for o in alone])
@@ -150,16 +168,7 @@ def test_relaxations_take_one_thread_until_waited_for_then_one_a_core(monkeypatc
     import os
     import threading
 
-    from optimizer.analysis.agreement import ideal_variants, unagreed_variant
-
-    rng = random.Random(5)
-    data = pipeline(rng, 12)
-    data = Pipeline(projects=tuple(p.__class__(**{**p.__dict__, "us_score": float(rng.randint(0, 10)),
-                                                   "jp_score": float(rng.randint(0, 10))}) for p in data.projects),
-                    fund=data.fund, budget=data.budget, sectors=data.sectors, rules=data.rules,
-                    approval_columns=data.approval_columns)
-    m = build(data)
-    variants = ideal_variants(m, data) + [unagreed_variant(m, data)]
+    m, variants = scored_variants(5, 12)
     started: list[threading.Thread] = []
     real = threading.Thread
 
@@ -177,14 +186,7 @@ def test_relaxations_take_one_thread_until_waited_for_then_one_a_core(monkeypatc
     assert len(started) == min(os.cpu_count() or 1, len(variants))
     assert not any(t.is_alive() for t in started)
     monkeypatch.setattr(threading, "Thread", real)
-    alone = []
-    for change, undo in variants:
-        change()
-        try:
-            alone.append(Solver(EXACT).relaxations(m, [(lambda: None, lambda: None)])()[0])
-        finally:
-            undo()
-    assert bounds == pytest.approx(alone, rel=1e-9)
+    assert bounds == pytest.approx(cold_bounds(m, variants), rel=1e-9)
 
 
 def test_each_later_relaxation_a_thread_takes_starts_from_its_previous_basis(monkeypatch):
@@ -193,16 +195,8 @@ def test_each_later_relaxation_a_thread_takes_starts_from_its_previous_basis(mon
     import threading
 
     import optimizer.solve as solve_module
-    from optimizer.analysis.agreement import ideal_variants, unagreed_variant
 
-    rng = random.Random(7)
-    data = pipeline(rng, 14)
-    data = Pipeline(projects=tuple(p.__class__(**{**p.__dict__, "us_score": float(rng.randint(0, 10)),
-                                                   "jp_score": float(rng.randint(0, 10))}) for p in data.projects),
-                    fund=data.fund, budget=data.budget, sectors=data.sectors, rules=data.rules,
-                    approval_columns=data.approval_columns)
-    m = build(data)
-    variants = ideal_variants(m, data) + [unagreed_variant(m, data)]
+    m, variants = scored_variants(7, 14)
     log: dict[int, list] = {}  # per instance: ("set", basis) and ("got", basis) in order
     real = solve_module.new_highs
 
@@ -243,14 +237,7 @@ def test_each_later_relaxation_a_thread_takes_starts_from_its_previous_basis(mon
             later += 1
     assert sum(1 for events in log.values() for kind, _ in events if kind == "set") == len(variants)
     assert later >= len(variants) - len(log)
-    alone = []
-    for change, undo in variants:
-        change()
-        try:
-            alone.append(Solver(EXACT).relaxations(m, [(lambda: None, lambda: None)])()[0])
-        finally:
-            undo()
-    assert bounds == pytest.approx(alone, rel=1e-9)
+    assert bounds == pytest.approx(cold_bounds(m, variants), rel=1e-9)
 
 
 # ------------------------------------------------------------------ rules held as column bounds

@@ -27,12 +27,13 @@ import hostile  # noqa: E402
 from test_fast_reader import CELLS, STRINGS, crafted  # noqa: E402
 
 
-def plain_pipeline(path: Path, n: int = 60) -> Path:
-    """A pipeline written the usual way (benchmarks/generate.py, XlsxWriter): calamine reads it all."""
+def plain_pipeline(path: Path, n: int = 60, **options) -> Path:
+    """A pipeline written the usual way (benchmarks/generate.py, XlsxWriter): calamine reads it all.
+    ``options``: generate.make_pipeline's (alternatives, explain_limit, ...)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     import generate
 
-    return generate.write_workbook(generate.make_pipeline(n, seed=5), path)
+    return generate.write_workbook(generate.make_pipeline(n, seed=5, **options), path)
 
 
 def outcome(path: Path, quick: bool) -> tuple:
@@ -347,11 +348,7 @@ def test_a_quick_run_keeps_what_it_read_out_of_the_collector_and_gives_it_back(t
 
     from optimizer.runner import run_workbook
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    import generate
-
-    path = generate.write_workbook(generate.make_pipeline(200, seed=5, alternatives=1, explain_limit=0),
-                                   tmp_path / "plain.xlsx")
+    path = plain_pipeline(tmp_path / "plain.xlsx", n=200, alternatives=1, explain_limit=0)
     assert gc.get_freeze_count() == 0
     seen = _freeze_counts(tmp_path, path)
     assert gc.get_freeze_count() == 0
