@@ -252,8 +252,10 @@ def test_time_limit_returns_the_best_portfolio_found_with_its_gap(tmp_path):
 
 
 def test_time_limit_with_no_portfolio_found_exits_4_and_writes_nothing(tmp_path):
-    # at least 20 projects must be funded: the empty portfolio is no longer a solution
-    src = knapsack(tmp_path / "hard.xlsx", sectors=[{"sector": "S", "min_projects": 20}])
+    # at least 20 projects must be funded: the empty portfolio is no longer a solution; 3,000 of
+    # them, so that the LP relaxation alone takes longer than the limit (with 100 it sometimes
+    # finished within the millisecond, and its rounding gave a portfolio)
+    src = knapsack(tmp_path / "hard.xlsx", n=3000, sectors=[{"sector": "S", "min_projects": 20}])
     out = tmp_path / "hard-out.xlsx"
     code, payload = cli("run", src, "-o", out, "--time-limit", "0.001")
     assert code == 4
