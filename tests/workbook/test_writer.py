@@ -442,6 +442,73 @@ def test_row_writer_stores_what_cell_by_cell_stores(tmp_path):
     assert ws.cell(1, 2).data_type == "s"
 
 
+def test_rows_stored_as_xml_are_what_cell_by_cell_stores_whatever_touches_them_after(tmp_path):
+    """The fast sheet stores a plain row as its cells' XML (texts, finite numbers, blanks): every
+    way a stored row can be touched afterwards gives the bytes stock XlsxWriter writes cell by
+    cell — a cell written into it, the row written again, row options, a column format set on a
+    column its cells took their style from, a chart's cached values read from it, a format not
+    yet numbered, a value that is not plain, a text too long to store unchecked."""
+    from optimizer.workbook.writer import WORKBOOK_OPTIONS, _CellWriter, _worksheet_class
+
+    fast = _worksheet_class()
+    assert fast is not None
+    paths = []
+    for how in ("cell", "row"):
+        path = tmp_path / f"{how}.xlsx"
+        wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+        if how == "row":
+            wb.worksheet_class = fast
+        cw = _CellWriter(wb)
+        for fmt in (cw.money, cw.share):
+            fmt._get_xf_index()  # numbered first, as the report writer numbers its formats
+        late = wb.add_format({"italic": True})  # numbered only when the XML meets it
+        fmts = [cw.money, None, cw.share, None, late if how else None]
+        rows = {r: [f"t{r % 7}", r * 0.5 - 3, -0.0 if r % 5 == 0 else r, "same" if r % 2 else "", None]
+                for r in range(1, 60)}
+        rows[9][4] = "uses the late format"
+        rows[11][3] = True  # not plain: the whole row as records
+        rows[13][1] = "x" * 40000  # too long to store unchecked
+        rows[15][2] = math.nan  # skipped, as cell by cell
+        sheets = []
+        for name in ("Table", "Charted", "Reformatted"):
+            ws = wb.add_worksheet(name)
+            ws.write_string(0, 0, "header", cw.header)
+            put = cw.row_writer(ws)
+            for r, values in rows.items():
+                if how == "cell":
+                    for j, v in enumerate(values):
+                        cw.cell(ws, r, j, v, fmts[j])
+                else:
+                    put(r, values, fmts)
+            sheets.append(ws)
+        table, charted, reformatted = sheets
+        for ws in sheets:
+            ws.write_number(20, 6, 7.25)  # a cell written into a stored row
+            ws.write_string(21, 1, "over")  # a stored cell written over
+            ws.set_row(22, 30)  # row options on a stored row
+        again = [9.5, None, "again"]
+        for ws in sheets:
+            if how == "cell":
+                for j, v in enumerate(again):
+                    cw.cell(ws, 23, j, v, fmts[j])
+            else:
+                cw.row_writer(ws)(23, again, fmts)  # a stored row written again
+        table.set_column(0, 4, 11)  # widths only: the stored rows' styles stand
+        reformatted.set_column(1, 1, 9, cw.money)  # a column its unformatted cells took no style from
+        chart = wb.add_chart({"type": "column"})
+        chart.add_series({"categories": ["Charted", 1, 0, 30, 0], "values": ["Charted", 1, 1, 30, 1]})
+        charted.insert_chart(0, 8, chart)
+        wb.close()
+        paths.append(path)
+    stock, ours = _parts(paths[0]), _parts(paths[1])
+    assert sorted(stock) == sorted(ours)
+    for name in stock:
+        assert ours[name] == stock[name], name
+    book = openpyxl.load_workbook(paths[1])
+    assert book["Reformatted"].cell(4, 2).number_format == "#,##0.000"  # the column's format, set after
+    assert book["Table"].cell(4, 2).number_format == "General"
+
+
 def test_shared_strings_are_byte_for_byte_xlsxwriter_s(tmp_path):
     """The plain texts go to sharedStrings.xml in one write; every text XlsxWriter changes or
     marks (markup, control characters, escape-like runs, edge whitespace, rich strings) goes
