@@ -366,8 +366,9 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and _worksheet_class() is not None
 
 
-#: worksheet attributes never handed back by the child: the cells (their XML is), the workbook's
-#: shared objects (handed back on their own), and the file handle
+#: worksheet attributes never handed back by the child: the cells, as records or as rows' XML
+#: (the sheet's whole XML is), the workbook's shared objects (handed back on their own), and the
+#: file handle
 _NOT_HANDED = frozenset({"table", "str_table", "fh", "workbook_add_format", "_rendered", "_fused", "_fused_columns"})
 
 
@@ -907,9 +908,8 @@ def _build_worksheet_class():
                 super()._write_rows()
                 return
             # the <row> spans: for each block of 16 rows, the first and last column holding a cell
-            filled = sorted(r for r, cells in table.items() if cells and rmin <= r <= rmax)
-            if fused:
-                filled = sorted(filled + [r for r in fused if rmin <= r <= rmax])
+            filled = sorted([r for r, cells in table.items() if cells and rmin <= r <= rmax]
+                            + [r for r in fused if rmin <= r <= rmax])
             blocks: dict[int, list[int]] = {}
             for r in filled:
                 cells = table.get(r)
@@ -930,9 +930,7 @@ def _build_worksheet_class():
             rows = filled
             if row_info:
                 rows = sorted(set(filled).union(r for r in row_info if rmin <= r <= rmax))
-            while len(col_names) <= cmax:
-                col_names.append(xl_col_to_name(len(col_names)))
-            names = col_names
+            names = self.column_names(cmax + 1)
             # ' s="…"' of a format, and of each column's format for cells without one; the
             # formats are numbered in the order XlsxWriter meets them, cell by cell
             styles: dict[Any, str] = {}

@@ -366,6 +366,15 @@ def _parts(path: Path) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
 
 
+def _assert_same_parts(expected: Path, path: Path) -> dict[str, bytes]:
+    """Every part of ``path`` is byte for byte that of ``expected`` (but the creation time); the parts."""
+    want, got = _parts(expected), _parts(path)
+    assert sorted(got) == sorted(want)
+    for name in want:
+        assert got[name] == want[name], (path.name, name)
+    return want
+
+
 def test_fast_sheet_data_is_byte_for_byte_xlsxwriter_s(tmp_path):
     from optimizer.workbook.writer import WORKBOOK_OPTIONS, _worksheet_class
 
@@ -378,10 +387,7 @@ def test_fast_sheet_data_is_byte_for_byte_xlsxwriter_s(tmp_path):
             wb.worksheet_class = cls
         _fill(wb)
         wb.close()
-    stock, ours = _parts(stock_path), _parts(fast_path)
-    assert sorted(stock) == sorted(ours)
-    for name in stock:
-        assert ours[name] == stock[name], name
+    stock = _assert_same_parts(stock_path, fast_path)
     assert b"<row" in stock["xl/worksheets/sheet1.xml"]
 
 
@@ -430,12 +436,8 @@ def test_row_writer_stores_what_cell_by_cell_stores(tmp_path):
                         put(i, values, fmts)
             wb.close()
             paths.append(path)
-    reference = _parts(paths[0])
     for path in paths[1:]:
-        ours = _parts(path)
-        assert sorted(ours) == sorted(reference)
-        for name in reference:
-            assert ours[name] == reference[name], (path.name, name)
+        _assert_same_parts(paths[0], path)
     wb = openpyxl.load_workbook(paths[-1])
     ws = wb["First"]
     assert [ws.cell(1, j).value for j in range(1, 6)] == ["text", "=1+1", "+cmd", "-x", "@SUM(A1)"]
@@ -462,7 +464,7 @@ def test_rows_stored_as_xml_are_what_cell_by_cell_stores_whatever_touches_them_a
         for fmt in (cw.money, cw.share):
             fmt._get_xf_index()  # numbered first, as the report writer numbers its formats
         late = wb.add_format({"italic": True})  # numbered only when the XML meets it
-        fmts = [cw.money, None, cw.share, None, late if how else None]
+        fmts = [cw.money, None, cw.share, None, late]
         rows = {r: [f"t{r % 7}", r * 0.5 - 3, -0.0 if r % 5 == 0 else r, "same" if r % 2 else "", None]
                 for r in range(1, 60)}
         rows[9][4] = "uses the late format"
@@ -500,10 +502,7 @@ def test_rows_stored_as_xml_are_what_cell_by_cell_stores_whatever_touches_them_a
         charted.insert_chart(0, 8, chart)
         wb.close()
         paths.append(path)
-    stock, ours = _parts(paths[0]), _parts(paths[1])
-    assert sorted(stock) == sorted(ours)
-    for name in stock:
-        assert ours[name] == stock[name], name
+    _assert_same_parts(paths[0], paths[1])
     book = openpyxl.load_workbook(paths[1])
     assert book["Reformatted"].cell(4, 2).number_format == "#,##0.000"  # the column's format, set after
     assert book["Table"].cell(4, 2).number_format == "General"
@@ -533,8 +532,5 @@ def test_shared_strings_are_byte_for_byte_xlsxwriter_s(tmp_path):
         ws.write_string(len(texts) + 1, 0, "after the rich one")
         wb.close()
         paths.append(path)
-    stock, ours = _parts(paths[0]), _parts(paths[1])
-    assert sorted(stock) == sorted(ours)
-    for name in stock:
-        assert ours[name] == stock[name], name
+    stock = _assert_same_parts(paths[0], paths[1])
     assert stock["xl/sharedStrings.xml"].count(b"<si>") == len(set(t for t in texts if t)) + 2
