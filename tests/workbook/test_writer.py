@@ -534,3 +534,114 @@ def test_shared_strings_are_byte_for_byte_xlsxwriter_s(tmp_path):
         paths.append(path)
     stock = _assert_same_parts(paths[0], paths[1])
     assert stock["xl/sharedStrings.xml"].count(b"<si>") == len(set(t for t in texts if t)) + 2
+
+
+def _deflated_workbook(path: Path, threads: int) -> Path:
+    """The cells of :func:`_fill` and a sheet of 3,000 rows, stored with ``threads`` deflating."""
+    from optimizer.workbook.writer import WORKBOOK_OPTIONS, _workbook_class
+
+    wb = _workbook_class()(str(path), WORKBOOK_OPTIONS)
+    wb.set_properties({"created": dt.datetime(2026, 1, 2, 3, 4, 5)})  # the same bytes every time
+    wb.deflate_threads = threads
+    _fill(wb)
+    ws = wb.add_worksheet("Many")
+    for i in range(3000):
+        ws.write_row(i, 0, [i, f"row {i}", i / 7, "=not a formula"])
+    wb.close()
+    return path
+
+
+def _deflating_threads(monkeypatch) -> set[str]:
+    """The names of the threads that make a compressor for a zip entry, from now on."""
+    import threading
+
+    names: set[str] = set()
+    real = zipfile._get_compressor
+
+    def spy(*args, **kwargs):
+        names.add(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zipfile, "_get_compressor", spy)
+    return names
+
+
+def test_parts_deflated_on_two_threads_are_the_bytes_one_thread_writes(tmp_path, monkeypatch):
+    from optimizer.workbook import writer
+
+    cls = writer._parts_zip_class()
+    assert cls is not None, "the installed zipfile lacks what deflating on two threads relies on"
+    monkeypatch.setattr(writer, "PARALLEL_DEFLATE_BYTES", 1)  # this small workbook is shared out too
+    names = _deflating_threads(monkeypatch)
+    one = _deflated_workbook(tmp_path / "one.xlsx", 1)
+    assert names == {"MainThread"}
+    names.clear()
+    two = _deflated_workbook(tmp_path / "two.xlsx", 2)
+    assert cls.same_bytes is True
+    assert "fundopt-deflate" in names  # the parts were shared out
+    assert one.read_bytes() == two.read_bytes()  # headers, sizes, CRCs and compressed bytes alike
+    with zipfile.ZipFile(two) as z:
+        assert z.testzip() is None
+        assert b"=not a formula" in z.read("xl/sharedStrings.xml")
+    assert openpyxl.load_workbook(two)["Many"].cell(3000, 2).value == "row 2999"
+
+
+def test_parts_stay_on_one_thread_when_small_or_when_the_check_fails(tmp_path, monkeypatch):
+    from optimizer.workbook import writer
+
+    cls = writer._parts_zip_class()
+    names = _deflating_threads(monkeypatch)
+    one = _deflated_workbook(tmp_path / "one.xlsx", 1)
+    names.clear()
+    small = _deflated_workbook(tmp_path / "small.xlsx", 2)  # under PARALLEL_DEFLATE_BYTES
+    assert names == {"MainThread"} and small.read_bytes() == one.read_bytes()
+    monkeypatch.setattr(writer, "PARALLEL_DEFLATE_BYTES", 1)
+    monkeypatch.setattr(cls, "same_bytes", False)  # as if this zipfile wrote other bytes that way
+    names.clear()
+    refused = _deflated_workbook(tmp_path / "refused.xlsx", 2)
+    assert names == {"MainThread"} and refused.read_bytes() == one.read_bytes()
+
+
+def test_the_check_of_two_thread_deflating_refuses_other_bytes():
+    from optimizer.workbook import writer
+
+    cls = writer._parts_zip_class()
+    assert writer._same_archive(zipfile, cls)
+
+    class Louder(cls):
+        def writestr(self, zinfo, data, *args, **kwargs):
+            return super().writestr(zinfo, data.upper(), *args, **kwargs)
+
+    class Broken(cls):
+        def _open_to_write(self, zinfo, force_zip64=False):
+            raise OSError("no")
+
+    assert not writer._same_archive(zipfile, Louder)
+    assert not writer._same_archive(zipfile, Broken)
+
+
+def test_a_part_that_fails_to_deflate_on_the_other_thread_fails_the_write(tmp_path, monkeypatch):
+    import threading
+
+    from optimizer.workbook import writer
+
+    monkeypatch.setattr(writer, "PARALLEL_DEFLATE_BYTES", 1)
+    assert writer._parts_zip_class()._checked()
+    real = zipfile._get_compressor
+
+    def failing(*args, **kwargs):
+        if threading.current_thread().name == "fundopt-deflate":
+            raise MemoryError("no memory for the compressor")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zipfile, "_get_compressor", failing)
+    out = tmp_path / "out" / "book.xlsx"
+
+    def build(wb) -> None:
+        wb.deflate_threads = 2
+        _fill(wb)
+
+    with pytest.raises(OutputError) as err:
+        writer.write_atomic(out, build)
+    assert str(out) in str(err.value) and "no memory for the compressor" in str(err.value)
+    assert not out.exists() and list(out.parent.iterdir()) == []
