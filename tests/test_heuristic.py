@@ -253,8 +253,8 @@ def test_held_mips_on_the_whole_model_keep_the_bounds_tracker_true(seed, n, monk
     for share in (0.0, heuristic.REDUCED_SHARE):
         checked = []
 
-        def tracked(h, mat, lo, up, start, settings, time_limit, bounds=None):
-            got = real(h, mat, lo, up, start, settings, time_limit, bounds)
+        def tracked(h, mat, lo, up, start, settings, time_limit, bounds=None, options=None):
+            got = real(h, mat, lo, up, start, settings, time_limit, bounds, options)
             assert bounds is not None  # every held MIP of a solve is told the tracker
             lp = h.getLp()
             assert np.array_equal(np.asarray(lp.col_lower_), bounds.lo)
@@ -491,3 +491,44 @@ def test_the_fill_funds_what_trying_one_start_at_a_time_funds(seed, n, monkeypat
             assert np.array_equal(got_x, expected_x) and np.array_equal(got_z, expected_z)
         filled += int(expected)
     assert filled >= 3  # the fill funded starts in several of the trials
+
+
+def test_the_proof_on_the_whole_model_runs_with_its_own_options_and_gives_them_back(monkeypatch):
+    """A proof solved on the model's own HiGHS instance (more than REDUCED_SHARE of the columns
+    free) runs with PROOF_OPTIONS, the core before it with the run's options; afterwards the
+    instance holds the run's options again, and the optimum is HiGHS's own proof's."""
+    data = knapsack(3, 150)
+    best = proven(data)
+    watched = tuple(heuristic.PROOF_OPTIONS)
+    seen: list[tuple[str, dict]] = []
+    real_core, real_proof, real_run = heuristic._core, heuristic._proof, heuristic.run_mip
+    step: list[str] = []
+
+    def core(*args, **kwargs):
+        step.append("core")
+        return real_core(*args, **kwargs)
+
+    def proof(*args, **kwargs):
+        step.append("proof")
+        return real_proof(*args, **kwargs)
+
+    def run_mip(h, start=None, mat=None):
+        seen.append((step[-1] if step else "", {k: h.getOptionValue(k)[1] for k in watched}))
+        return real_run(h, start, mat)
+
+    monkeypatch.setattr(heuristic, "REDUCED_SHARE", 0.0)  # every held MIP on the whole model
+    monkeypatch.setattr(heuristic, "_core", core)
+    monkeypatch.setattr(heuristic, "_proof", proof)
+    monkeypatch.setattr(heuristic, "run_mip", run_mip)
+    settings = SolverSettings(mip_gap=0.0, time_limit_s=60.0)
+    solver = Solver(settings)
+    m = build(data)
+    before = {k: solver._compiled(m).h.getOptionValue(k)[1] for k in watched}
+    o = solver.solve(m)
+    assert o.status == "optimal" and o.objective == pytest.approx(best, rel=1e-9, abs=1e-6)
+    proofs = [opts for what, opts in seen if what == "proof"]
+    assert proofs, "no proof ran on the whole model: the test proves nothing"
+    assert all(opts == heuristic.PROOF_OPTIONS for opts in proofs)
+    assert all(opts == before for what, opts in seen if what == "core")
+    assert before != heuristic.PROOF_OPTIONS
+    assert {k: solver._c.h.getOptionValue(k)[1] for k in watched} == before
