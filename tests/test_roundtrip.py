@@ -82,3 +82,24 @@ def test_output_workbook_runs_to_the_same_portfolio(sample_run):
     second = {s.title: s.rows for s in again.data.source.sheets}
     assert first.keys() == second.keys()
     assert first["Projects"] == second["Projects"]
+
+
+@pytest.mark.slow
+def test_the_command_lines_workbook_with_its_parts_deflated_in_pieces_resaves_to_the_same_portfolio(
+        tmp_path, monkeypatch):
+    """As the command line writes it, with every part shared out on two threads and every sheet's
+    rows deflated ahead (the thresholds set to nothing, so that the sample takes every path a
+    10,000-project output takes): LibreOffice opens it, re-saves it, and the re-saved workbook
+    runs to the same portfolio."""
+    from optimizer.workbook import writer
+
+    monkeypatch.setattr(writer, "DEFLATE_AHEAD_CHARS", 0)
+    monkeypatch.setattr(writer, "PARALLEL_DEFLATE_BYTES", 0)
+    result = run_workbook(SAMPLE, tmp_path / "cli.xlsx", verify=True, separate_process=True)
+    assert result.verify_problems == [] and result.report.status == "optimal"
+    assert writer.complete_streams(result.output.read_bytes())
+    resaved = _convert(result.output, "xlsx", tmp_path / "resaved", tmp_path / "lo-profile")
+    again = run_workbook(resaved, tmp_path / "again.xlsx", verify=True)
+    assert again.verify_problems == []
+    assert again.report.objective == pytest.approx(result.report.objective, rel=1e-9, abs=1e-9)
+    assert sorted(again.report.selected) == sorted(result.report.selected)

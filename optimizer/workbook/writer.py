@@ -31,7 +31,7 @@ rows only; the cycle collector is paused while a workbook is written. A 10,000-p
 pipeline costs time linear in its cells. A run begins its workbook while the model is solved
 (:class:`ReportDraft`: the carried sheets in a child process or on a thread), and every part
 is deflated at :data:`ZIP_LEVEL` (on two threads when the run has the machine to itself, as on
-the command line: :func:`_parts_zip_class`).
+the command line, each sheet's rows deflated as soon as they are written: :func:`_parts_zip_class`).
 """
 
 from __future__ import annotations
@@ -378,7 +378,8 @@ def _can_fork() -> bool:
 #: worksheet attributes never handed back by the child: the cells, as records or as rows' XML
 #: (the sheet's whole XML is), the workbook's shared objects (handed back on their own), and the
 #: file handle
-_NOT_HANDED = frozenset({"table", "str_table", "fh", "workbook_add_format", "_rendered", "_fused", "_fused_columns"})
+_NOT_HANDED = frozenset({"table", "str_table", "fh", "workbook_add_format", "_rendered", "_rendered_deflated", "_fused",
+                         "_fused_columns"})
 
 
 def _carry_in_child(writer: "_ReportWriter", pairs: list, out) -> None:
@@ -412,6 +413,7 @@ def _carry_in_child(writer: "_ReportWriter", pairs: list, out) -> None:
             if not all(_plain(v) for v in state.values()):
                 raise RuntimeError("a carried sheet's layout is not plain data")
             state["_rendered"] = rendered
+            state["_rendered_deflated"] = ws.__dict__.get("_rendered_deflated")
             sheets.append(state)
         strings = list(sst.string_table)[base_unique:]
         if len(strings) != sst.unique_count - base_unique:
@@ -532,9 +534,12 @@ def _workbook_class():
         stock_strings = getattr(xp, "SharedStrings", None)
         strings = _shared_strings_class()  # None: XlsxWriter's own, left in place
 
+        splicing = _splicing_packager_class()
+
         class Workbook(xlsxwriter.Workbook):
             #: threads that deflate the parts as the workbook is stored (see :func:`_parts_zip_class`)
             deflate_threads = 1
+            _store_packager = None  # the packager of the store under way, when its parts may be spliced
 
             def _store_workbook(self) -> None:
                 threads = self.deflate_threads
@@ -544,19 +549,81 @@ def _workbook_class():
                     if strings is not None:
                         xp.SharedStrings = strings
                     if parts_zip is not None:
-                        xw.ZipFile = lambda *args, **kwargs: parts_zip(*args, threads=threads, **kwargs)
+                        xw.ZipFile = lambda *args, **kwargs: parts_zip(*args, threads=threads,
+                                                                       spliced=self._spliced_part, **kwargs)
                     try:
                         super()._store_workbook()
                     finally:
                         xw.ZipInfo = zipfile.ZipInfo
+                        self._store_packager = None
                         if parts_zip is not None:
                             xw.ZipFile = zipfile.ZipFile
                         if strings is not None:
                             xp.SharedStrings = stock_strings
 
+            def _get_packager(self):
+                packager = super()._get_packager()
+                if splicing is not None and xw.ZipFile is not zipfile.ZipFile and type(packager) is splicing.__base__:
+                    packager = self._store_packager = splicing()
+                return packager
+
+            def _spliced_part(self, name: str):
+                """Where rows deflated ahead lie in the part ``name`` (see :class:`_PartText`), or None."""
+                for fh, xml_name, _ in getattr(self._store_packager, "filenames", ()):
+                    if xml_name == name:
+                        return getattr(fh, "spliced", None)
+                return None
+
         cls = Workbook
     _WORKBOOK_CLASS = cls
     return cls
+
+
+#: rendered rows are deflated ahead (FastRowsWorksheet.deflate_rows) only from this length on
+DEFLATE_AHEAD_CHARS = 256 * 1024
+
+
+class _PartText(__import__("io").StringIO):
+    """A part's XML, as XlsxWriter writes it in memory. ``spliced``: (the byte offset of the rows
+    deflated ahead in the part's UTF-8, their (deflated bytes, CRC-32, length)), once a sheet
+    wrote its rows with :meth:`splice`; None otherwise."""
+
+    spliced: tuple | None = None
+
+    def splice(self, text: str, deflated: tuple) -> None:
+        """Write ``text`` (ASCII), whose deflated bytes are ``deflated``: the zip may use those."""
+        if self.spliced is None:
+            self.spliced = (len(self.getvalue().encode("utf-8")), deflated)
+        self.write(text)
+
+
+def _splicing_packager_class():
+    """XlsxWriter's ``Packager`` whose in-memory parts are :class:`_PartText`; None when the
+    installed one does not make its in-memory parts as this expects (a StringIO a part, listed in
+    ``filenames``)."""
+    import io
+
+    import xlsxwriter.packager as xp
+
+    stock = getattr(xp, "Packager", None)
+    try:
+        probe = stock()
+        probe._set_in_memory(True)
+        fh = probe._filename("xl/probe.xml")
+        if type(fh) is not io.StringIO or probe.filenames != [(fh, "xl/probe.xml", False)]:
+            return None
+    except Exception:  # noqa: BLE001 — another layout: parts are deflated whole
+        return None
+
+    class SplicingPackager(stock):
+        def _filename(self, xml_filename):
+            if not self.in_memory:
+                return super()._filename(xml_filename)
+            fh = _PartText()
+            self.filenames.append((fh, xml_filename, False))
+            return fh
+
+    return SplicingPackager
 
 
 #: a workbook's parts are deflated on more than one thread only when they hold at least this much
@@ -577,6 +644,14 @@ def _parts_zip_class():
     run's last wait both cores are free, and two threads take about half that. Each part is
     still written by ``writestr`` (headers, sizes, CRC); only its compressed bytes come from the
     thread that deflated it (``_open_to_write`` hands the entry a compressor that returns them).
+
+    Most of those bytes are rows written long before: the carried sheets' in the child process
+    during the solve, the report sheets' while the run would wait for its last figures. Such rows
+    are deflated then (FastRowsWorksheet.deflate_rows), and ``spliced(name)`` says where they lie
+    in a part: the part is then the text before them deflated and flushed to a byte boundary,
+    their bytes, and the text after them deflated to the stream's end — one deflate stream, read
+    as any other (:func:`complete_streams` checks that on the check's archive), used only when
+    the part's bytes there are the rows' (their CRC-32).
     """
     global _PARTS_ZIP
     if _PARTS_ZIP is not False:
@@ -603,7 +678,20 @@ def _parts_zip_class():
         def flush(self) -> bytes:
             return b""
 
-    def deflate(info, data: bytes) -> bytes:
+    def deflate(info, data: bytes, spliced) -> bytes:
+        """The part deflated; where rows were deflated ahead (``spliced``), the text before them,
+        those bytes and the text after them: raw deflate streams flushed to a byte boundary (all
+        but the last, which ends the stream) read one after the other as one."""
+        if spliced is not None:
+            import zlib
+
+            start, (rows, crc, length) = spliced
+            if start + length <= len(data) and zlib.crc32(memoryview(data)[start:start + length]) == crc:
+                level = zlib.Z_DEFAULT_COMPRESSION if info._compresslevel is None else info._compresslevel
+                head = zlib.compressobj(level, zlib.DEFLATED, -15)
+                tail = zlib.compressobj(level, zlib.DEFLATED, -15)
+                return head.compress(data[:start]) + head.flush(zlib.Z_SYNC_FLUSH) + rows \
+                    + tail.compress(data[start + length:]) + tail.flush()
         compressor = zipfile._get_compressor(info.compress_type, info._compresslevel)
         return compressor.compress(data) + compressor.flush()
 
@@ -618,8 +706,9 @@ def _parts_zip_class():
             return cls.same_bytes
 
         def __init__(self, *args, threads: int = 2, parallel_bytes: int | None = None, checking: bool = False,
-                     **kwargs) -> None:
+                     spliced=None, **kwargs) -> None:
             super().__init__(*args, **kwargs)
+            self._spliced = spliced  # name -> where rows deflated ahead lie in that part (or None)
             self._checking = checking  # the check's own archive: written this way whatever it shows
             self._threads = max(1, int(threads))
             self._parallel_bytes = PARALLEL_DEFLATE_BYTES if parallel_bytes is None else parallel_bytes
@@ -630,7 +719,8 @@ def _parts_zip_class():
             if isinstance(zinfo_or_arcname, zipfile.ZipInfo) and type(data) is bytes and compress_type is None \
                     and compresslevel is None and zinfo_or_arcname.compress_type == zipfile.ZIP_DEFLATED \
                     and self.mode == "w" and self._seekable and self.fp is not None:
-                self._queued.append((zinfo_or_arcname, data))
+                splice = self._spliced(zinfo_or_arcname.filename) if self._spliced is not None else None
+                self._queued.append((zinfo_or_arcname, data, splice))
                 return
             self._write_queued()
             super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
@@ -647,7 +737,9 @@ def _parts_zip_class():
                 return
             done: list = [None] * len(queued)
             failed: list = []
-            order = iter(sorted(range(len(queued)), key=lambda i: -len(queued[i][1])))
+            # the biggest first; a part with rows deflated ahead counts as the text around them
+            order = iter(sorted(range(len(queued)), key=lambda i: -len(queued[i][1])
+                                + (queued[i][2][1][2] if queued[i][2] is not None else 0)))
             lock = threading.Lock()
 
             def work() -> None:
@@ -661,9 +753,9 @@ def _parts_zip_class():
                 except BaseException as exc:  # noqa: BLE001 — raised again below, in the writing thread
                     failed.append(exc)
 
-            if self._threads < 2 or sum(len(d) for _, d in queued) < self._parallel_bytes \
+            if self._threads < 2 or sum(len(d) for _, d, _ in queued) < self._parallel_bytes \
                     or not (self._checking or self._checked()):
-                for info, data in queued:
+                for info, data, _ in queued:
                     super().writestr(info, data)
                 return
             helpers = [threading.Thread(target=work, name="fundopt-deflate", daemon=True)
@@ -675,7 +767,7 @@ def _parts_zip_class():
                 t.join()
             if failed:
                 raise failed[0]
-            for (info, data), deflated in zip(queued, done):
+            for (info, data, _), deflated in zip(queued, done):
                 self._handing = _Deflated(data, deflated)
                 try:
                     super().writestr(info, data)
@@ -694,15 +786,21 @@ def _parts_zip_class():
 
 
 def _same_archive(zipfile, parts_zip) -> bool:
-    """Whether ``parts_zip`` (on two threads) writes a small archive exactly as ``ZipFile`` does."""
+    """Whether ``parts_zip`` (on two threads) writes a small archive exactly as ``ZipFile`` does,
+    and one with rows deflated ahead in a part that reads back as the same parts."""
     import io
+    import zlib
 
     try:
         big = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i * 7919 % 10007) for i in range(1500))
-        parts = [("[Content_Types].xml", b"<Types/>"), ("xl/worksheets/sheet1.xml", big), ("empty.xml", b""),
-                 ("xl/worksheets/sheet2.xml", big[: len(big) // 2])]
+        parts = [("[Content_Types].xml", b"<Types/>"), ("xl/worksheets/sheet1.xml", b"<sheetData>" + big + b"</sheetData>"),
+                 ("empty.xml", b""), ("xl/worksheets/sheet2.xml", big[: len(big) // 2])]
+        rows = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+        ahead = (len(b"<sheetData>"), (rows.compress(big) + rows.flush(zlib.Z_SYNC_FLUSH), zlib.crc32(big), len(big)))
         archives = []
-        for cls, kwargs in ((zipfile.ZipFile, {}), (parts_zip, {"threads": 2, "parallel_bytes": 0, "checking": True})):
+        for cls, kwargs in ((zipfile.ZipFile, {}), (parts_zip, {"threads": 2, "parallel_bytes": 0, "checking": True}),
+                            (parts_zip, {"threads": 2, "parallel_bytes": 0, "checking": True,
+                                         "spliced": {"xl/worksheets/sheet1.xml": ahead}.get})):
             buffer = io.BytesIO()
             with cls(buffer, "w", compression=zipfile.ZIP_DEFLATED, **kwargs) as z:
                 for name, data in parts:
@@ -711,10 +809,39 @@ def _same_archive(zipfile, parts_zip) -> bool:
                     info._compresslevel = ZIP_LEVEL
                     z.writestr(info, data)
             archives.append(buffer.getvalue())
-        with zipfile.ZipFile(io.BytesIO(archives[1])) as z:
-            back = [(i.filename, z.read(i)) for i in z.infolist()]
-        return archives[0] == archives[1] and back == parts
+        backs = []
+        for archive in archives[1:]:
+            with zipfile.ZipFile(io.BytesIO(archive)) as z:
+                backs.append([(i.filename, z.read(i)) for i in z.infolist()])  # each part's CRC checked
+        return archives[0] == archives[1] and backs[0] == parts and backs[1] == parts and archives[2] != archives[1] \
+            and complete_streams(archives[2])
     except Exception:  # noqa: BLE001 — any surprise: the stock ZipFile
+        return False
+
+
+def complete_streams(archive: bytes) -> bool:
+    """Whether every deflated part of the zip ``archive`` is one whole deflate stream (ending in a
+    final block, nothing after it) of the part's bytes (its CRC). zipfile reads a stream that
+    stops short of its final block without a word; a stricter reader would not."""
+    import io
+    import struct
+    import zipfile
+    import zlib
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as z:
+            infos = z.infolist()
+        for info in infos:
+            if info.compress_type != zipfile.ZIP_DEFLATED:
+                continue
+            names, extra = struct.unpack("<HH", archive[info.header_offset + 26:info.header_offset + 30])
+            start = info.header_offset + 30 + names + extra
+            d = zlib.decompressobj(-15)
+            data = d.decompress(archive[start:start + info.compress_size])
+            if not d.eof or d.unused_data or zlib.crc32(data) != info.CRC or len(data) != info.file_size:
+                return False
+        return True
+    except Exception:  # noqa: BLE001 — a zip or stream that cannot be read is not whole
         return False
 
 
@@ -988,6 +1115,9 @@ def _build_worksheet_class():
 
     class FastRowsWorksheet(Worksheet):
         _rendered: str | None = None
+        #: the rendered rows deflated ahead (see :meth:`deflate_rows`): (raw deflate flushed to a
+        #: byte boundary, the CRC-32 of the rows' bytes, their length), or None
+        _rendered_deflated: tuple | None = None
         #: rows a row writer stored as their cells' XML (see :meth:`_CellWriter.row_writer`): row ->
         #: (first column, last column, the cells' XML, the values, their formats); None: none yet
         _fused: dict | None = None
@@ -1061,10 +1191,31 @@ def _build_worksheet_class():
             finally:
                 self.fh = fh
             self._rendered = buffer.getvalue()
+            self._rendered_deflated = None
+
+        def deflate_rows(self) -> None:
+            """Deflate the rendered rows now, at :data:`ZIP_LEVEL` (rows of ASCII text, at least
+            :data:`DEFLATE_AHEAD_CHARS` of it: the XML of numbers and shared-string indices). A
+            part written by the two-thread zip then takes these bytes for its rows and deflates
+            only the text before and after them (see :func:`_parts_zip_class`); elsewhere they
+            are not used."""
+            import zlib
+
+            text = self._rendered
+            if text is None or len(text) < DEFLATE_AHEAD_CHARS or not text.isascii():
+                return
+            data = text.encode("ascii")
+            compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+            self._rendered_deflated = (compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH),
+                                       zlib.crc32(data), len(data))
 
         def _write_rows(self) -> None:
             if self._rendered is not None:
-                self.fh.write(self._rendered)
+                splice = getattr(self.fh, "splice", None)
+                if splice is not None and self._rendered_deflated is not None:
+                    splice(self._rendered, self._rendered_deflated)
+                else:
+                    self.fh.write(self._rendered)
                 return
             try:
                 plain = (not self.comments and not self.constant_memory and self.excel_version != 2010
@@ -1569,6 +1720,8 @@ class _ReportWriter(_CellWriter):
             prerender = getattr(ws, "prerender_rows", None)
             if prerender is not None:  # its XML now, while the solver has the other core
                 prerender()
+                if getattr(self.wb, "deflate_threads", 1) > 1:  # and deflated (see _parts_zip_class)
+                    ws.deflate_rows()
 
     def end(self, report: Report) -> None:
         """Fill the report sheets :meth:`begin` added. Summary, Nations and Run come last: a
@@ -1591,6 +1744,8 @@ class _ReportWriter(_CellWriter):
                 prerender = getattr(sheets[name], "prerender_rows", None)
                 if prerender is not None:  # complete: its XML now, while the figures may still be computed
                     prerender()
+                    if r.pending is not None and getattr(self.wb, "deflate_threads", 1) > 1:
+                        sheets[name].deflate_rows()  # deflated too, while this thread would only wait
         r.complete()
         self._pairs(sheets["Summary"], r.summary, self._summary_format)
         self._table(sheets["Nations"], "Nations", r.nations)

@@ -245,3 +245,36 @@ def test_a_pending_figure_is_waited_for_once_the_other_report_sheets_are_xml(tmp
     assert {"Portfolio", "Rejected", "Constraints"} <= {name for name, xml in seen.items() if xml}
     a, b = parts(tmp_path / "whole.xlsx"), parts(tmp_path / "pending.xlsx")
     assert a.keys() == b.keys() and [n for n in a if a[n] != b[n]] == []
+
+
+@FORKS
+def test_rows_deflated_ahead_in_the_child_and_before_the_wait_make_the_same_workbook(tmp_path, solved, monkeypatch):
+    """The command line's way, every part shared out and every sheet's rows deflated ahead: the
+    carried sheets' in the child, the report sheets' while the run would wait for its last
+    figures. Each part reads back as write_report's, and holds the bytes deflated ahead."""
+    import dataclasses
+
+    data, report = solved
+    write_report(report, data, tmp_path / "plain.xlsx")
+    monkeypatch.setattr(writer, "DEFLATE_AHEAD_CHARS", 0)
+    monkeypatch.setattr(writer, "PARALLEL_DEFLATE_BYTES", 0)
+    ahead: list[bytes] = []
+    real = writer._PartText.splice
+
+    def splice(self, text, deflated):
+        ahead.append(deflated[0])
+        return real(self, text, deflated)
+
+    monkeypatch.setattr(writer._PartText, "splice", splice)
+    waited = []
+    pending = dataclasses.replace(report, pending=lambda r: waited.append(True))
+    draft = draft_write(data, pending, tmp_path / "ahead.xlsx", separate_process=True)
+    assert draft.carried_by == "process" and waited == [True]
+    plain, got = parts(tmp_path / "plain.xlsx"), parts(tmp_path / "ahead.xlsx")
+    assert plain.keys() == got.keys()
+    assert [n for n in plain if plain[n] != got[n]] == []
+    assert writer.complete_streams((tmp_path / "ahead.xlsx").read_bytes())  # each part one whole deflate stream
+    with_rows = [n for n, xml in got.items() if n.startswith("xl/worksheets/sheet") and b"<row " in xml]
+    assert len(ahead) == len(with_rows) - 3  # every sheet with rows but Summary, Nations and Run
+    raw = (tmp_path / "ahead.xlsx").read_bytes()
+    assert all(d in raw for d in ahead)  # each part took its rows' bytes as they were deflated

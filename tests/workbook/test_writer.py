@@ -645,3 +645,44 @@ def test_a_part_that_fails_to_deflate_on_the_other_thread_fails_the_write(tmp_pa
         writer.write_atomic(out, build)
     assert str(out) in str(err.value) and "no memory for the compressor" in str(err.value)
     assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+def test_rows_deflated_ahead_are_used_only_where_they_are_the_parts_rows(tmp_path, monkeypatch):
+    """Rows deflated ahead go into their part only when the part's bytes there are the rows they
+    were deflated from (their CRC): otherwise, and for rows that are not ASCII, the part is
+    deflated whole. Either way it reads back as the stock store's."""
+    from optimizer.workbook import writer
+
+    monkeypatch.setattr(writer, "DEFLATE_AHEAD_CHARS", 0)
+    monkeypatch.setattr(writer, "PARALLEL_DEFLATE_BYTES", 1)
+    stock = _deflated_workbook(tmp_path / "stock.xlsx", 1)
+    used = {}
+    for how in ("as deflated", "wrong CRC"):
+        from optimizer.workbook.writer import WORKBOOK_OPTIONS, _workbook_class
+
+        path = tmp_path / f"{how}.xlsx"
+        wb = _workbook_class()(str(path), WORKBOOK_OPTIONS)
+        wb.set_properties({"created": dt.datetime(2026, 1, 2, 3, 4, 5)})
+        wb.deflate_threads = 2
+        wb.worksheet_class = writer._worksheet_class()
+        _fill(wb)
+        ws = wb.add_worksheet("Many")
+        for i in range(3000):
+            ws.write_row(i, 0, [i, f"row {i}", i / 7, "=not a formula"])
+        ws.prerender_rows()
+        ws.deflate_rows()
+        rows, crc, length = ws._rendered_deflated
+        if how == "wrong CRC":
+            ws._rendered_deflated = (rows, crc ^ 1, length)
+        wb.close()
+        _assert_same_parts(stock, path)
+        assert writer.complete_streams(path.read_bytes())  # each part one whole deflate stream
+        used[how] = rows in path.read_bytes()
+    assert used == {"as deflated": True, "wrong CRC": False}
+
+    wb = _workbook_class()(str(tmp_path / "unused.xlsx"), WORKBOOK_OPTIONS)
+    wb.worksheet_class = writer._worksheet_class()
+    ws = wb.add_worksheet("Texts")
+    ws._rendered = "<row>é</row>" * 100  # not ASCII: never deflated ahead
+    ws.deflate_rows()
+    assert ws._rendered_deflated is None
