@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import errno
+import io
 import math
 import numbers
 import os
@@ -583,7 +584,16 @@ def _workbook_class():
 DEFLATE_AHEAD_CHARS = 256 * 1024
 
 
-class _PartText(__import__("io").StringIO):
+def _deflated_ahead(data: bytes) -> tuple[bytes, int, int]:
+    """``data`` deflated at :data:`ZIP_LEVEL` as the middle of a part: a raw deflate stream flushed
+    to a byte boundary, without its final block; with its CRC-32 and length."""
+    import zlib
+
+    compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH), zlib.crc32(data), len(data)
+
+
+class _PartText(io.StringIO):
     """A part's XML, as XlsxWriter writes it in memory. ``spliced``: (the byte offset of the rows
     deflated ahead in the part's UTF-8, their (deflated bytes, CRC-32, length)), once a sheet
     wrote its rows with :meth:`splice`; None otherwise."""
@@ -601,8 +611,6 @@ def _splicing_packager_class():
     """XlsxWriter's ``Packager`` whose in-memory parts are :class:`_PartText`; None when the
     installed one does not make its in-memory parts as this expects (a StringIO a part, listed in
     ``filenames``)."""
-    import io
-
     import xlsxwriter.packager as xp
 
     stock = getattr(xp, "Packager", None)
@@ -735,6 +743,11 @@ def _parts_zip_class():
             queued, self._queued = self._queued, []
             if not queued:
                 return
+            if self._threads < 2 or sum(len(d) for _, d, _ in queued) < self._parallel_bytes \
+                    or not (self._checking or self._checked()):
+                for info, data, _ in queued:
+                    super().writestr(info, data)
+                return
             done: list = [None] * len(queued)
             failed: list = []
             # the biggest first; a part with rows deflated ahead counts as the text around them
@@ -753,11 +766,6 @@ def _parts_zip_class():
                 except BaseException as exc:  # noqa: BLE001 — raised again below, in the writing thread
                     failed.append(exc)
 
-            if self._threads < 2 or sum(len(d) for _, d, _ in queued) < self._parallel_bytes \
-                    or not (self._checking or self._checked()):
-                for info, data, _ in queued:
-                    super().writestr(info, data)
-                return
             helpers = [threading.Thread(target=work, name="fundopt-deflate", daemon=True)
                        for _ in range(min(self._threads, len(queued)) - 1)]
             for t in helpers:
@@ -788,15 +796,11 @@ def _parts_zip_class():
 def _same_archive(zipfile, parts_zip) -> bool:
     """Whether ``parts_zip`` (on two threads) writes a small archive exactly as ``ZipFile`` does,
     and one with rows deflated ahead in a part that reads back as the same parts."""
-    import io
-    import zlib
-
     try:
         big = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i * 7919 % 10007) for i in range(1500))
         parts = [("[Content_Types].xml", b"<Types/>"), ("xl/worksheets/sheet1.xml", b"<sheetData>" + big + b"</sheetData>"),
                  ("empty.xml", b""), ("xl/worksheets/sheet2.xml", big[: len(big) // 2])]
-        rows = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-        ahead = (len(b"<sheetData>"), (rows.compress(big) + rows.flush(zlib.Z_SYNC_FLUSH), zlib.crc32(big), len(big)))
+        ahead = (len(b"<sheetData>"), _deflated_ahead(big))
         archives = []
         for cls, kwargs in ((zipfile.ZipFile, {}), (parts_zip, {"threads": 2, "parallel_bytes": 0, "checking": True}),
                             (parts_zip, {"threads": 2, "parallel_bytes": 0, "checking": True,
@@ -823,7 +827,6 @@ def complete_streams(archive: bytes) -> bool:
     """Whether every deflated part of the zip ``archive`` is one whole deflate stream (ending in a
     final block, nothing after it) of the part's bytes (its CRC). zipfile reads a stream that
     stops short of its final block without a word; a stricter reader would not."""
-    import io
     import struct
     import zipfile
     import zlib
@@ -1199,15 +1202,10 @@ def _build_worksheet_class():
             part written by the two-thread zip then takes these bytes for its rows and deflates
             only the text before and after them (see :func:`_parts_zip_class`); elsewhere they
             are not used."""
-            import zlib
-
             text = self._rendered
             if text is None or len(text) < DEFLATE_AHEAD_CHARS or not text.isascii():
                 return
-            data = text.encode("ascii")
-            compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-            self._rendered_deflated = (compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH),
-                                       zlib.crc32(data), len(data))
+            self._rendered_deflated = _deflated_ahead(text.encode("ascii"))
 
         def _write_rows(self) -> None:
             if self._rendered is not None:
