@@ -52,7 +52,8 @@ def core_instance(n: int, seed: int, scores: bool = True) -> generate.Instance:
     return generate.make_pipeline(n, seed, fam, alternatives=1, explain_limit=0)
 
 
-def main(argv=None) -> int:
+def main(argv=None, results: dict | None = None) -> int:
+    """Run the benchmark; when ``results`` is given, fill it with each size's figures (see bench_speed.py)."""
     ap = argparse.ArgumentParser(description="fundopt run end to end vs raw highspy on the same rules")
     ap.add_argument("--sizes", default="1000,10000", help="comma-separated project counts")
     ap.add_argument("--with-50k", action="store_true", help="add 50,000 projects (if 10k finished in time)")
@@ -167,6 +168,11 @@ def main(argv=None) -> int:
               f"{f'{ratio:.2f}×' if ratio else '> ' + format(runs[-1].wall / ref_med, '.0f') + '×'}"
               + (f" | peak RSS {rss / 1024:.0f} MB" if rss else ""))
         estimate = None
+        if results is not None:
+            pairs = [m.wall / r.total_s for (r, _), m in zip(refs, runs) if not m.timed_out and m.rc == 0]
+            results[n] = dict(reference_s=ref_med, fundopt_s=fo_med, ratio=ratio, runs=len(done),
+                              pair_ratios=pairs, agree=agree_text == "yes",
+                              peak_rss_mb=rss / 1024 if rss else None, failure=note or None)
         rows.append((n, ref_med, fo_med if fo_med else -runs[-1].wall, ratio, agree_text, rss, estimate))
         if n == 10000:
             ten_k_done = (bool(done), (note + (f"; estimated whole run ≈ {estimate:,.0f} s" if estimate else ""))

@@ -103,8 +103,6 @@ def _highs_model(inst, options: dict):
 
 def _run_variant(variant: str, inst, time_limit: float) -> dict:
     """One timed solve: wall, CPU (this process, all threads), status, objective, bound."""
-    import highspy
-
     from optimizer.race import race
     from optimizer.solve import SolverSettings
 
@@ -189,7 +187,8 @@ def solver_level(a, levels) -> int:
     return 1 if bad else 0
 
 
-def main(argv=None) -> int:
+def main(argv=None, results: dict | None = None) -> int:
+    """Run the benchmark; when ``results`` is given, fill it with the medians (see bench_speed.py)."""
     ap = argparse.ArgumentParser(description="Chu–Beasley knapsacks: raw highspy vs fundopt run, to proven optimum")
     ap.add_argument("--projects", type=int, default=100, help="projects per instance (100–250)")
     ap.add_argument("--per-tightness", type=int, default=4, help="instances per tightness level")
@@ -219,7 +218,7 @@ def main(argv=None) -> int:
               f"{'fo cpu':>9}{'ratio wall':>11}{'ratio cpu':>10}  objective ref / fundopt")
     print(header)
     print("-" * len(header))
-    ratios, cpu_ratios, ref_times, fo_times, bad, hit = [], [], [], [], [], []
+    ratios, cpu_ratios, ref_times, fo_times, bad, hit, tights = [], [], [], [], [], [], []
     t_start = time.perf_counter()
     order = [(li, j) for j in range(a.per_tightness) for li in range(len(levels))]  # interleaved levels
     for li, j in order:
@@ -270,6 +269,7 @@ def main(argv=None) -> int:
             bad.append((name, path, ref.objective, run.objective, run.rc, run.stderr[-800:]))
         ratios.append(ratio)
         cpu_ratios.append(cpu_ratio)
+        tights.append(tight)
         ref_times.append(ref.total_s)
         fo_times.append(run.wall)
         obj = (f"{ref.objective:.2f} / {run.objective:.2f}" if ref.objective is not None and run.objective is not None
@@ -287,6 +287,11 @@ def main(argv=None) -> int:
         print("FAILURES (objective disagreement or fundopt error):")
         for name, path, r, f, rc, err in bad:
             print(f"  {name} ({path}): reference {r}, fundopt {f} (exit {rc}); stderr tail: {err!r}")
+    if results is not None:
+        results.update(instances=len(ratios), reference_s=median(ref_times), fundopt_s=median(fo_times),
+                       ratio=median(ratios), cpu_ratio=median(cpu_ratios), ratios=ratios,
+                       levels=sorted(set(tights)),
+                       time_limit_hit=hit, failures=[b[0] for b in bad])
     print(f"total wall time {time.perf_counter() - t_start:.0f} s")
     print(code_check(code_at_start))
     return 1 if bad else 0

@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import code_check, code_version, fundopt_cmd, machine_line, median, run_fundopt  # noqa: E402
 
 
-def main(argv=None) -> int:
+def main(argv=None, results: dict | None = None) -> int:
+    """Run the benchmark; when ``results`` is given, fill it with the median (see bench_speed.py)."""
     ap = argparse.ArgumentParser(description="fundopt --help start-up time")
     ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args(argv)
@@ -32,6 +33,8 @@ def main(argv=None) -> int:
         print(f"  run {k + 1}: {m.wall:.3f} s wall, cpu {cpu}, exit {m.rc}")
     print(f"=> fundopt --help median {median([m.wall for m in runs]):.3f} s wall "
           f"(cpu {median([m.cpu for m in runs]):.3f} s) over {len(runs)} runs")
+    if results is not None:
+        results.update(wall_s=median([m.wall for m in runs]), runs=len(runs), ok=all(m.rc == 0 for m in runs))
     print(code_check(code_at_start))
     return 0 if all(m.rc == 0 for m in runs) else 1
 
