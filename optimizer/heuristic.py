@@ -328,11 +328,14 @@ def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining,
     LP value in it. HiGHS then solves the MIP with those columns held (usually a few hundred are
     free) to its optimum z (within the gap of its bound b): the whole model's optimum is at most
     max(b, best + tol), so z is within the gap of it. Returns (objective, column values, bound)
-    with the bound max(b, z) (the optimum exceeds it by at most the gap, as for HiGHS's own
-    "optimal"), or None when too many columns stay free or HiGHS does not prove the held MIP."""
+    with that bound, max(b, best + tol) — a true bound: a portfolio worth up to tol more than
+    best may hold some of the held columns elsewhere, so z itself is not one — or None when too
+    many columns stay free or HiGHS does not prove the held MIP."""
     import highspy
 
-    tol = _tolerance(best[0], settings)
+    # a hair inside the gap, so that the gap reported is within it too: the relative gap when there
+    # is one, else half the 1e-9 that solve.relative_gap counts as none (a sum's rounding stays below)
+    tol = _tolerance(best[0], settings) * (1 - 1e-9 if float(settings.mip_gap) > 0 else 0.5)
     slack = sign * (z_lp - best[0]) - tol
     if slack <= 0:
         return None
@@ -356,8 +359,8 @@ def _proof(h, mat: _Matrix, best, duals, x_lp, z_lp: float, settings, remaining,
     found, x = got.objective, got.x
     if sign * found < sign * best[0]:
         found, x = best
-    # the optimum is at most max(b, best + tol): within the gap of max(b, z), reported as the bound
-    bound = max(sign * got.dual_bound, sign * found) * sign
+    # the optimum is at most max(b, best + tol), and z is within the gap of that: the bound reported
+    bound = max(sign * got.dual_bound, sign * best[0] + tol, sign * found) * sign
     return found, x, bound
 
 
