@@ -288,7 +288,7 @@ def main(argv=None, results: dict | None = None) -> int:
         for name, path, r, f, rc, err in bad:
             print(f"  {name} ({path}): reference {r}, fundopt {f} (exit {rc}); stderr tail: {err!r}")
     if results is not None:
-        results.update(instances=len(ratios), reference_s=median(ref_times), fundopt_s=median(fo_times),
+        results.update(projects=a.projects, instances=len(ratios), reference_s=median(ref_times), fundopt_s=median(fo_times),
                        ratio=median(ratios), cpu_ratio=median(cpu_ratios), ratios=ratios,
                        levels=sorted(set(tights)),
                        time_limit_hit=hit, failures=[b[0] for b in bad])

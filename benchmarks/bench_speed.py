@@ -14,7 +14,8 @@ It runs, one after the other and each printing its own report as it goes,
 
 then one table: each figure beside its reference, the ratio, the target and whether it is met,
 and whether the objectives agreed with the reference's on every instance. ``--core-runs``,
-``--hard-runs`` and ``--no-50k`` shorten it. Exit status 1 when a run failed or an objective
+``--hard-runs``, ``--no-50k``, ``--core-sizes``, ``--hard-projects`` and ``--hard-per-tightness``
+shorten it (the tests run it so, small, as a smoke test). Exit status 1 when a run failed or an objective
 disagreed with its reference (a target not met is reported, not an error: this measures).
 """
 
@@ -73,7 +74,7 @@ def summary_rows(startup: dict, core: dict, hard: dict) -> list[tuple[str, str, 
                      target, _verdict(ok)))
     if hard:
         levels = "/".join(f"{x:g}" for x in hard["levels"])
-        rows.append((f"hard 5 × 100, {hard['instances']} instances ({levels})",
+        rows.append((f"hard 5 × {hard['projects']}, {hard['instances']} instances ({levels})",
                      f"{fmt_s(hard['fundopt_s'])} median (cpu ratio {hard['cpu_ratio']:.2f}×)",
                      fmt_s(hard["reference_s"]), f"{hard['ratio']:.2f}× (median of ratios)",
                      f"≤ {HARD_RATIO}×, ≥ 10 instances",
@@ -86,7 +87,12 @@ def main(argv=None) -> int:
     ap.add_argument("--core-runs", type=int, default=5, help="runs of each size of the core benchmark")
     ap.add_argument("--hard-runs", type=int, default=2, help="runs of each hard instance")
     ap.add_argument("--no-50k", action="store_true", help="leave out 50,000 projects (about 2 minutes)")
+    ap.add_argument("--core-sizes", default="1000,10000", help="project counts of the core benchmark (50k apart)")
+    ap.add_argument("--hard-projects", type=int, default=100, help="projects per hard instance")
+    ap.add_argument("--hard-per-tightness", type=int, default=4, help="hard instances per tightness level")
+    ap.add_argument("--workdir", type=Path, default=None, help="where the workbooks go (each script's own default)")
     a = ap.parse_args(argv)
+    where = (lambda sub: ["--workdir", str(a.workdir / sub)]) if a.workdir else (lambda sub: [])
     t0 = time.perf_counter()
     code_at_start = code_version()
     startup, core, hard = {}, {}, {}
@@ -94,9 +100,11 @@ def main(argv=None) -> int:
     _section("fundopt --help start-up (bench_startup.py)")
     rcs.append(bench_startup.main([], results=startup))
     _section("core path end to end against raw highspy (bench_core.py)")
-    rcs.append(bench_core.main(["--runs", str(a.core_runs)] + ([] if a.no_50k else ["--with-50k"]), results=core))
+    rcs.append(bench_core.main(["--sizes", a.core_sizes, "--runs", str(a.core_runs)] + where("core")
+                               + ([] if a.no_50k else ["--with-50k"]), results=core))
     _section("hard instances to proven optimum against raw HiGHS defaults (bench_hard.py)")
-    rcs.append(bench_hard.main(["--runs", str(a.hard_runs)], results=hard))
+    rcs.append(bench_hard.main(["--runs", str(a.hard_runs), "--projects", str(a.hard_projects),
+                                "--per-tightness", str(a.hard_per_tightness)] + where("hard"), results=hard))
 
     _section("summary")
     print(machine_line())
