@@ -541,6 +541,7 @@ def _workbook_class():
             #: threads that deflate the parts as the workbook is stored (see :func:`_parts_zip_class`)
             deflate_threads = 1
             _store_packager = None  # the packager of the store under way, when its parts may be spliced
+            _parts_store = False  # a store under way deflates its parts on threads (and may splice them)
 
             def _store_workbook(self) -> None:
                 threads = self.deflate_threads
@@ -552,11 +553,13 @@ def _workbook_class():
                     if parts_zip is not None:
                         xw.ZipFile = lambda *args, **kwargs: parts_zip(*args, threads=threads,
                                                                        spliced=self._spliced_part, **kwargs)
+                        self._parts_store = True
                     try:
                         super()._store_workbook()
                     finally:
                         xw.ZipInfo = zipfile.ZipInfo
                         self._store_packager = None
+                        self._parts_store = False
                         if parts_zip is not None:
                             xw.ZipFile = zipfile.ZipFile
                         if strings is not None:
@@ -564,7 +567,7 @@ def _workbook_class():
 
             def _get_packager(self):
                 packager = super()._get_packager()
-                if splicing is not None and xw.ZipFile is not zipfile.ZipFile and type(packager) is splicing.__base__:
+                if splicing is not None and self._parts_store and type(packager) is splicing.__base__:
                     packager = self._store_packager = splicing()
                 return packager
 
@@ -1071,8 +1074,6 @@ def _worksheet_class():
 def _writes_as_xlsxwriter(cls) -> bool:
     """Whether ``cls`` writes a probe sheet's rows byte for byte as XlsxWriter's own class does
     (checked once, in memory and with no file, against the XlsxWriter installed)."""
-    import io
-
     import xlsxwriter
     from xlsxwriter.worksheet import Worksheet
 
@@ -1183,8 +1184,6 @@ def _build_worksheet_class():
         def prerender_rows(self) -> None:
             """Turn the rows into their XML now (the sheet is complete: no cell, row or column
             changes after this); the workbook then writes that text when it is stored."""
-            import io
-
             if self.dim_rowmin is None:  # no cells: the sheet's data is written empty, without rows
                 return
             fh, buffer = getattr(self, "fh", None), io.StringIO()
@@ -1706,6 +1705,11 @@ class _ReportWriter(_CellWriter):
         self._sectors_input = sectors_input
         return [(self.add_sheet(sheet.title), sheet) for sheet in carried if sheet is not sectors_input]
 
+    def _deflates_ahead(self) -> bool:
+        """Whether sheets complete before the store are deflated then: when the workbook deflates
+        its parts on threads (see :func:`_parts_zip_class`), which splice such rows in."""
+        return getattr(self.wb, "deflate_threads", 1) > 1
+
     def fill_carried(self, pairs: list[tuple[Any, SourceSheet]],
                      cancelled: Callable[[], bool] = lambda: False) -> None:
         """Write each carried input sheet of :meth:`add_sheets` into its worksheet, down to its XML."""
@@ -1718,7 +1722,7 @@ class _ReportWriter(_CellWriter):
             prerender = getattr(ws, "prerender_rows", None)
             if prerender is not None:  # its XML now, while the solver has the other core
                 prerender()
-                if getattr(self.wb, "deflate_threads", 1) > 1:  # and deflated (see _parts_zip_class)
+                if self._deflates_ahead():  # and deflated
                     ws.deflate_rows()
 
     def end(self, report: Report) -> None:
@@ -1742,7 +1746,7 @@ class _ReportWriter(_CellWriter):
                 prerender = getattr(sheets[name], "prerender_rows", None)
                 if prerender is not None:  # complete: its XML now, while the figures may still be computed
                     prerender()
-                    if r.pending is not None and getattr(self.wb, "deflate_threads", 1) > 1:
+                    if r.pending is not None and self._deflates_ahead():
                         sheets[name].deflate_rows()  # deflated too, while this thread would only wait
         r.complete()
         self._pairs(sheets["Summary"], r.summary, self._summary_format)
