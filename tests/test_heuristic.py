@@ -531,10 +531,14 @@ def test_the_fill_funds_what_trying_one_start_at_a_time_funds(seed, n, monkeypat
     assert filled >= 3  # the fill funded starts in several of the trials
 
 
-def test_the_proof_on_the_whole_model_runs_with_its_own_options_and_gives_them_back(monkeypatch):
+@pytest.mark.parametrize("lean", [True, False])
+def test_the_proof_on_the_whole_model_runs_with_its_own_options_and_gives_them_back(lean, monkeypatch):
     """A proof solved on the model's own HiGHS instance (more than REDUCED_SHARE of the columns
-    free) runs with PROOF_OPTIONS, the core before it with the run's options; afterwards the
-    instance holds the run's options again, and the optimum is HiGHS's own proof's."""
+    free) runs with PROOF_OPTIONS while it leaves at most PROOF_LEAN_COLUMNS integer columns
+    free, else with the run's options, and the core before it with the run's options; afterwards
+    the instance holds the run's options again, and the optimum is HiGHS's own proof's."""
+    if not lean:
+        monkeypatch.setattr(heuristic, "PROOF_LEAN_COLUMNS", 0)  # every proof is "big"
     data = knapsack(3, 150)
     best = proven(data)
     watched = tuple(heuristic.PROOF_OPTIONS)
@@ -566,7 +570,7 @@ def test_the_proof_on_the_whole_model_runs_with_its_own_options_and_gives_them_b
     assert o.status == "optimal" and o.objective == pytest.approx(best, rel=1e-9, abs=1e-6)
     proofs = [opts for what, opts in seen if what == "proof"]
     assert proofs, "no proof ran on the whole model: the test proves nothing"
-    assert all(opts == heuristic.PROOF_OPTIONS for opts in proofs)
+    assert all(opts == (heuristic.PROOF_OPTIONS if lean else before) for opts in proofs)
     assert all(opts == before for what, opts in seen if what == "core")
     assert before != heuristic.PROOF_OPTIONS
     assert {k: solver._c.h.getOptionValue(k)[1] for k in watched} == before
