@@ -7,8 +7,8 @@ One command (from the repository root)::
 It runs, one after the other and each printing its own report as it goes,
 
 * ``bench_startup.py``                    — ``fundopt --help``, median of 5;
-* ``bench_core.py --runs 5``, then ``bench_core.py --sizes 50000 --runs 3`` (when 10,000
-  finished) — ``fundopt run`` end to end against raw highspy's build + solve of the same rules
+* ``bench_core.py --with-50k --runs 5 --runs-50k 3`` (50,000 only when 10,000 finished) —
+  ``fundopt run`` end to end against raw highspy's build + solve of the same rules
   at 1,000, 10,000 and 50,000 projects, runs alternated;
 * ``bench_hard.py --runs 3``              — 12 Chu–Beasley 5 × 100 knapsacks (tightness
   0.25 / 0.5 / 0.75) to proven optimum against raw HiGHS with default options,
@@ -102,12 +102,8 @@ def main(argv=None) -> int:
     _section("fundopt --help start-up (bench_startup.py)")
     rcs.append(bench_startup.main([], results=startup))
     _section("core path end to end against raw highspy (bench_core.py)")
-    rcs.append(bench_core.main(["--sizes", a.core_sizes, "--runs", str(a.core_runs)] + where("core"), results=core))
-    if not a.no_50k:
-        if 10000 in core and core[10000]["fundopt_s"] is None:
-            print("\n== 50,000 projects: SKIPPED — 10,000 projects did not finish")
-        else:
-            rcs.append(bench_core.main(["--sizes", "50000", "--runs", str(a.runs_50k)] + where("core"), results=core))
+    rcs.append(bench_core.main(["--sizes", a.core_sizes, "--runs", str(a.core_runs), "--runs-50k", str(a.runs_50k)]
+                               + where("core") + ([] if a.no_50k else ["--with-50k"]), results=core))
     _section("hard instances to proven optimum against raw HiGHS defaults (bench_hard.py)")
     rcs.append(bench_hard.main(["--runs", str(a.hard_runs), "--projects", str(a.hard_projects),
                                 "--per-tightness", str(a.hard_per_tightness)] + where("hard"), results=hard))

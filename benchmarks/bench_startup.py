@@ -31,12 +31,13 @@ def main(argv=None, results: dict | None = None) -> int:
         runs.append(m)
         cpu = "—" if m.cpu is None else f"{m.cpu:.3f} s"
         print(f"  run {k + 1}: {m.wall:.3f} s wall, cpu {cpu}, exit {m.rc}")
-    print(f"=> fundopt --help median {median([m.wall for m in runs]):.3f} s wall "
+    wall, ok = median([m.wall for m in runs]), all(m.rc == 0 for m in runs)
+    print(f"=> fundopt --help median {wall:.3f} s wall "
           f"(cpu {median([m.cpu for m in runs]):.3f} s) over {len(runs)} runs")
     if results is not None:
-        results.update(wall_s=median([m.wall for m in runs]), runs=len(runs), ok=all(m.rc == 0 for m in runs))
+        results.update(wall_s=wall, runs=len(runs), ok=ok)
     print(code_check(code_at_start))
-    return 0 if all(m.rc == 0 for m in runs) else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
